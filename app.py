@@ -1,0 +1,10 @@
+"""ferlab's Streamlit app: navigation over pages/ and nothing else."""
+
+import streamlit as st
+
+st.set_page_config(page_title="ferlab", page_icon=":material/sentiment_satisfied:", layout="wide")
+st.navigation([
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:"),
+]).run()

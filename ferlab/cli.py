@@ -1,0 +1,227 @@
+"""`ferlab ...` (also `python -m ferlab`): data, db, train, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ferlab.labels import CLASSES
+
+
+def _store():
+    from ferlab.store import Store
+
+    return Store()
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+def cmd_data_import(args) -> int:
+    from tqdm import tqdm
+
+    from ferlab.data import import_dataset
+    from ferlab.data.dataset import describe_counts
+    from ferlab.data.readers import count_files
+
+    store = _store()
+    path = Path(args.path).expanduser()
+    total = count_files(path) if path.exists() else 0
+    with tqdm(total=total or None, unit="img", desc=f"reading {path.name}", file=sys.stderr,
+              disable=args.quiet) as bar:
+        report = import_dataset(store, path, args.name, val_fraction=args.val_fraction,
+                                seed=args.seed, progress=bar.update)
+    info = report.dataset
+    if not report.created:
+        print(f"{path} is already imported as {info.name!r} (no change)")
+        return 0
+    print(f"imported {info.name!r} from {info.source} ({info.layout})")
+    if info.val_from_train:
+        print(f"val: a stratified {info.val_fraction:.0%} of train (seed {info.seed})")
+    print(describe_counts(info.counts))
+    if report.problems:
+        print(f"\nskipped {len(report.problems)} item(s):")
+        for p in report.problems[:20]:
+            print(f"  {p}")
+        if len(report.problems) > 20:
+            print(f"  ... and {len(report.problems) - 20} more (`ferlab data show {info.name}`)")
+    return 0
+
+
+def cmd_data_list(args) -> int:
+    from ferlab.data import ensure_demo
+
+    store = _store()
+    ensure_demo(store)
+    print(f"{'name':<20}{'train':>8}{'val':>8}{'test':>8}  layout / source")
+    for d in store.list_datasets():
+        sizes = d.split_sizes()
+        mark = "  [synthetic demo set]" if d.synthetic else ""
+        print(f"{d.name:<20}" + "".join(f"{sizes.get(s, 0):>8,}" for s in ("train", "val", "test"))
+              + f"  {d.layout} {d.source}{mark}")
+    return 0
+
+
+def cmd_data_show(args) -> int:
+    from ferlab.data import DEMO_NAME, ensure_demo
+    from ferlab.data.dataset import describe_counts
+
+    store = _store()
+    d = ensure_demo(store) if args.name == DEMO_NAME else store.get_dataset(args.name)
+    print(f"{d.name}: {d.layout} from {d.source}" + (" (SYNTHETIC demo set)" if d.synthetic else ""))
+    if d.val_from_train:
+        print(f"val: a stratified {d.val_fraction:.0%} of train (seed {d.seed})")
+    print(f"cache: {d.cache_path}\n")
+    print(describe_counts(d.counts))
+    if d.skipped:
+        print(f"\nskipped {d.skipped} item(s) at import:")
+        for p in d.problems:
+            print(f"  {p}")
+    return 0
+
+
+# --- db ------------------------------------------------------------------------------------------
+
+def cmd_db_upgrade(args) -> int:
+    from ferlab import config
+    from ferlab.store.engine import current_revision, head_revision, make_engine, upgrade
+
+    engine = make_engine(config.db_url())
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    print(f"{engine.url.render_as_string()}: schema {before or 'empty'} -> {after}"
+          if before != after else f"{engine.url.render_as_string()}: schema already at {head_revision(engine)}")
+    return 0
+
+
+def cmd_db_current(args) -> int:
+    from ferlab import config
+    from ferlab.store.engine import current_revision, head_revision, make_engine
+
+    engine = make_engine(config.db_url())
+    print(f"{engine.url.render_as_string()}: schema {current_revision(engine) or 'empty'} "
+          f"(this ferlab: {head_revision(engine)})")
+    return 0
+
+
+# --- train / evaluate ------------------------------------------------------------------------------
+
+def cmd_train(args) -> int:
+    from ferlab.training.fit import train
+    from ferlab.training.spec import TrainSpec, preset
+
+    store = _store()
+    if args.resume is not None:
+        job = store.get_job(args.resume)
+        if job.status == "completed":
+            print(f"job {job.id} is already completed", file=sys.stderr)
+            return 1
+        spec = TrainSpec.from_dict(job.spec)
+        store.set_job_status(job.id, "running")
+        result = train(store, spec, job_id=job.id)
+    else:
+        spec = preset(args.preset, data=args.data, epochs=args.epochs, seed=args.seed,
+                      precision=args.precision, batch_size=args.batch_size)
+        result = train(store, spec)
+    if args.json:
+        print(json.dumps({"job": result.job_id, "status": result.status,
+                          "best_val_accuracy": result.best_val_accuracy, "model": str(result.model_path),
+                          "evaluation": result.evaluation.to_dict() if result.evaluation else None}))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    import keras
+
+    from ferlab.data import load_dataset
+    from ferlab.training.evaluate import evaluate, format_report
+
+    model_path = Path(args.model)
+    if not model_path.exists():
+        print(f"error: {model_path} does not exist", file=sys.stderr)
+        return 2
+    store = _store()
+    dataset = load_dataset(store, args.data)
+    split = args.split or dataset.eval_split()
+    model = keras.saving.load_model(model_path, safe_mode=True)
+    result = evaluate(model, dataset[split], tta=args.tta)
+    if args.json:
+        print(json.dumps({"model": str(model_path), "data": args.data, "split": split,
+                          **result.to_dict()}))
+    else:
+        print(f"{model_path} on {args.data} [{split}]"
+              + (" (SYNTHETIC demo set)" if dataset.synthetic else ""))
+        print(format_report(result))
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    from ferlab.training.spec import PRECISIONS, PRESETS
+
+    p = argparse.ArgumentParser(prog="ferlab", description="Facial emotion recognition experiments "
+                                f"on FER2013 ({', '.join(CLASSES)}).")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="import, list and show data sets")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    imp = dsub.add_parser("import", help="read, validate and cache a FER2013 source (csv, folders, zip)")
+    imp.add_argument("path", help="fer2013.csv, a folder with train/ and val/ or test/, or a .zip")
+    imp.add_argument("--name", help="name to register it under (default: from the path)")
+    imp.add_argument("--val-fraction", type=float, default=0.1,
+                     help="share of train held out as val when the layout has no val (default 0.1)")
+    imp.add_argument("--seed", type=int, default=1234, help="seed of that split (default 1234)")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(fn=cmd_data_import)
+    dsub.add_parser("list", help="imported data sets").set_defaults(fn=cmd_data_list)
+    show = dsub.add_parser("show", help="splits and per-class counts of one data set")
+    show.add_argument("name")
+    show.set_defaults(fn=cmd_data_show)
+
+    db = sub.add_parser("db", help="the store's schema")
+    dbsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    dbsub.add_parser("upgrade", help="migrate the store to this version's schema").set_defaults(fn=cmd_db_upgrade)
+    dbsub.add_parser("current", help="the store's schema version").set_defaults(fn=cmd_db_current)
+
+    tr = sub.add_parser("train", help="train a model from a preset (foreground)")
+    tr.add_argument("--preset", default="paper-8conv-adam", choices=sorted(PRESETS))
+    tr.add_argument("--data", default="demo", help="imported data set name, a path, or `demo`")
+    tr.add_argument("--epochs", type=int)
+    tr.add_argument("--seed", type=int)
+    tr.add_argument("--batch-size", type=int)
+    tr.add_argument("--precision", choices=PRECISIONS)
+    tr.add_argument("--resume", type=int, metavar="JOB", help="resume an interrupted job from its last checkpoint")
+    tr.add_argument("--json", action="store_true", help="print the result as JSON")
+    tr.set_defaults(fn=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="accuracy, per-class table and confusion matrix of a .keras model")
+    ev.add_argument("model")
+    ev.add_argument("--data", required=True, help="imported data set name or a path to any FER2013 layout")
+    ev.add_argument("--split", choices=("train", "val", "test"), help="default: test, else val")
+    ev.add_argument("--tta", action="store_true", help="average with the horizontally flipped faces")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(fn=cmd_evaluate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ferlab.data.dataset import DataError
+    from ferlab.store import StoreError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args) or 0
+    except (DataError, StoreError, ValueError, KeyError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,24 @@
+"""Where ferlab keeps things. Everything is relative to the working directory unless set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home() -> Path:
+    """Folder for caches, checkpoints, models and logs (FERLAB_HOME, default ./.ferlab)."""
+    return Path(os.environ.get("FERLAB_HOME", ".ferlab")).expanduser().resolve()
+
+
+def db_url() -> str:
+    """The store: FERLAB_DB_URL (any SQLAlchemy URL), default SQLite at ./runs.db."""
+    return os.environ.get("FERLAB_DB_URL") or f"sqlite:///{Path('runs.db').resolve()}"
+
+
+def cache_dir() -> Path:
+    return home() / "datasets"
+
+
+def runs_dir() -> Path:
+    return home() / "runs"

@@ -1,0 +1,108 @@
+"""Import once, load fast: data sets cached as .npz and registered in the store."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ferlab import config
+from ferlab.data.dataset import DataError, Dataset, Problem, load_splits, save_npz
+from ferlab.data.demo import DEMO_NAME, DEMO_SOURCE, demo_dataset
+from ferlab.data.readers import DEFAULT_SEED, DEFAULT_VAL_FRACTION, Progress, read_source
+from ferlab.store import NotFound, Store
+from ferlab.store.entities import DatasetInfo
+
+MAX_PROBLEMS_STORED = 50
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    dataset: DatasetInfo
+    created: bool                    # False: the same source was imported before (no-op)
+    problems: tuple[Problem, ...]    # what was skipped this time (empty on a no-op)
+
+
+def fingerprint(path: Path, val_fraction: float, seed: int) -> str:
+    """Content hash of a source plus the split settings: the same input gives the same value."""
+    h = hashlib.sha256(f"v1|{val_fraction}|{seed}".encode())
+    if path.is_dir():
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            h.update(str(file.relative_to(path)).encode())
+            h.update(file.read_bytes())
+    else:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _default_name(path: Path) -> str:
+    stem = path.name if path.is_dir() else path.stem
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-").lower() or "dataset"
+
+
+def import_dataset(store: Store, path: str | Path, name: str | None = None, *,
+                   val_fraction: float = DEFAULT_VAL_FRACTION, seed: int = DEFAULT_SEED,
+                   progress: Progress | None = None) -> ImportReport:
+    """Read, validate, cache and register a data set; the same source again is a no-op."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"{path} does not exist; give the path to fer2013.csv, a folder with "
+                        "train/ (and val/ or test/) inside, or a .zip of either")
+    fp = fingerprint(path, val_fraction, seed)
+    existing = store.find_dataset(fingerprint=fp)
+    if existing is not None and Path(existing.cache_path).exists():
+        return ImportReport(existing, created=False, problems=())
+    if existing is not None:  # registered but its cache file is gone: import afresh
+        store.delete_dataset(existing.name)
+    name = name or _default_name(path)
+    if name == DEMO_NAME:
+        raise DataError(f"the name {DEMO_NAME!r} is reserved for the synthetic demo set; pick another with --name")
+    if store.find_dataset(name=name) is not None:
+        raise DataError(f"a different data set is already imported as {name!r}; "
+                        "pick another name with --name")
+    dataset = read_source(path, val_fraction=val_fraction, seed=seed, progress=progress)
+    return ImportReport(_register(store, dataset, name, fp), created=True, problems=dataset.problems)
+
+
+def _register(store: Store, dataset: Dataset, name: str, fp: str) -> DatasetInfo:
+    cache = config.cache_dir() / f"{name}-{fp[:12]}.npz"
+    save_npz(dataset, cache)
+    try:
+        return store.add_dataset(
+            name=name, source=dataset.source, layout=dataset.layout, fingerprint=fp,
+            cache_path=str(cache), synthetic=dataset.synthetic, val_from_train=dataset.val_from_train,
+            val_fraction=dataset.val_fraction, seed=dataset.seed, counts=dataset.counts(),
+            skipped=len(dataset.problems),
+            problems=[str(p) for p in dataset.problems[:MAX_PROBLEMS_STORED]])
+    except BaseException:
+        cache.unlink(missing_ok=True)  # never leave a cache file that no data set owns
+        raise
+
+
+def ensure_demo(store: Store) -> DatasetInfo:
+    """The synthetic demo set, generated and registered on first use."""
+    info = store.find_dataset(name=DEMO_NAME)
+    if info is not None and Path(info.cache_path).exists():
+        return info
+    if info is not None:
+        store.delete_dataset(DEMO_NAME)
+    return _register(store, demo_dataset(), DEMO_NAME, hashlib.sha256(DEMO_SOURCE.encode()).hexdigest())
+
+
+def load_dataset(store: Store, name_or_path: str) -> Dataset:
+    """A data set by its imported name (or `demo`), or read directly from a path."""
+    if name_or_path == DEMO_NAME:
+        info = ensure_demo(store)
+    else:
+        try:
+            info = store.get_dataset(name_or_path)
+        except NotFound:
+            if Path(name_or_path).expanduser().exists():
+                return read_source(name_or_path, val_fraction=0.0)
+            raise
+    return Dataset(splits=load_splits(Path(info.cache_path)), source=info.source, layout=info.layout,
+                   synthetic=info.synthetic, val_from_train=info.val_from_train,
+                   val_fraction=info.val_fraction, seed=info.seed)

@@ -1,0 +1,278 @@
+"""The experiment store. Public methods open one short transaction each and return frozen
+values; `_..._in(session, ...)` helpers do the work inside a caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ferlab import config
+from ferlab.store import entities as E
+from ferlab.store.engine import SessionFactory, StoreError, ensure_schema, make_engine, retry_locked
+from ferlab.store.models import SqlArtifact, SqlDataset, SqlEpoch, SqlExperiment, SqlJob, SqlTrial, utcnow
+
+JOB_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
+TRIAL_STATUSES = ("running", "completed", "failed", "cancelled", "interrupted")
+
+
+class NotFound(StoreError):
+    pass
+
+
+def _dataset(row: SqlDataset) -> E.DatasetInfo:
+    return E.DatasetInfo(row.id, row.name, row.source, row.layout, row.fingerprint, row.cache_path,
+                         row.synthetic, row.val_from_train, row.val_fraction, row.seed,
+                         dict(row.counts), row.skipped, tuple(row.problems or ()), row.created_at)
+
+
+def _job(row: SqlJob) -> E.JobInfo:
+    return E.JobInfo(row.id, row.experiment_id, row.kind, dict(row.spec), row.status, row.origin,
+                     row.worker, row.heartbeat_at, row.cancel_requested, row.attempts, row.error,
+                     row.log_path, row.created_at, row.started_at, row.finished_at)
+
+
+def _trial(row: SqlTrial) -> E.TrialInfo:
+    return E.TrialInfo(row.id, row.job_id, row.number, row.tuner_trial_id, dict(row.hyperparameters),
+                       row.status, row.params, row.best_val_accuracy, row.best_epoch, row.error,
+                       row.started_at, row.finished_at)
+
+
+def _epoch(row: SqlEpoch) -> E.EpochInfo:
+    return E.EpochInfo(row.trial_id, row.epoch, row.loss, row.accuracy, row.val_loss,
+                       row.val_accuracy, row.learning_rate, row.seconds)
+
+
+def _artifact(row: SqlArtifact) -> E.ArtifactInfo:
+    return E.ArtifactInfo(row.id, row.trial_id, row.kind, row.path, row.dataset, row.split,
+                          row.accuracy, dict(row.metrics or {}), row.created_at)
+
+
+def _one(session: Session, model, ident, what: str):
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFound(f"no {what} {ident}")
+    return row
+
+
+class Store:
+    def __init__(self, url: str | None = None, *, create: bool = True):
+        self.url = url or config.db_url()
+        self.engine = make_engine(self.url)
+        if create:
+            ensure_schema(self.engine)
+        self.session = SessionFactory(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- data sets ---------------------------------------------------------------------------
+
+    @retry_locked
+    def add_dataset(self, **fields) -> E.DatasetInfo:
+        with self.session() as s:
+            row = SqlDataset(**fields)
+            s.add(row)
+            s.flush()
+            return _dataset(row)
+
+    def get_dataset(self, name: str) -> E.DatasetInfo:
+        with self.session() as s:
+            row = s.scalar(select(SqlDataset).where(SqlDataset.name == name))
+            if row is None:
+                names = ", ".join(s.scalars(select(SqlDataset.name).order_by(SqlDataset.id))) or "none yet"
+                raise NotFound(f"no data set named {name!r} (imported: {names}); "
+                               "import one with `ferlab data import PATH`")
+            return _dataset(row)
+
+    def find_dataset(self, *, fingerprint: str | None = None, name: str | None = None) -> E.DatasetInfo | None:
+        with self.session() as s:
+            q = select(SqlDataset)
+            q = q.where(SqlDataset.fingerprint == fingerprint) if fingerprint else q.where(SqlDataset.name == name)
+            row = s.scalar(q)
+            return _dataset(row) if row else None
+
+    def list_datasets(self) -> list[E.DatasetInfo]:
+        with self.session() as s:
+            return [_dataset(r) for r in s.scalars(select(SqlDataset).order_by(SqlDataset.id))]
+
+    @retry_locked
+    def delete_dataset(self, name: str) -> None:
+        with self.session() as s:
+            s.execute(delete(SqlDataset).where(SqlDataset.name == name))
+
+    # --- experiments and jobs ----------------------------------------------------------------
+
+    @retry_locked
+    def experiment_id(self, name: str, description: str = "") -> int:
+        with self.session() as s:
+            row = s.scalar(select(SqlExperiment).where(SqlExperiment.name == name))
+            if row is None:
+                row = SqlExperiment(name=name, description=description)
+                s.add(row)
+                s.flush()
+            return row.id
+
+    @retry_locked
+    def create_job(self, kind: str, spec: dict, *, status: str = "queued", origin: str = "user",
+                   experiment: str | None = None, worker: str | None = None) -> E.JobInfo:
+        exp_id = self.experiment_id(experiment) if experiment else None
+        with self.session() as s:
+            now = utcnow()
+            row = SqlJob(kind=kind, spec=spec, status=status, origin=origin, experiment_id=exp_id,
+                         worker=worker, cancel_requested=False, attempts=1 if status == "running" else 0,
+                         started_at=now if status == "running" else None,
+                         heartbeat_at=now if status == "running" else None)
+            s.add(row)
+            s.flush()
+            return _job(row)
+
+    def get_job(self, job_id: int) -> E.JobInfo:
+        with self.session() as s:
+            return _job(_one(s, SqlJob, job_id, "job"))
+
+    def list_jobs(self, status: str | None = None, limit: int | None = None) -> list[E.JobInfo]:
+        with self.session() as s:
+            q = select(SqlJob).order_by(SqlJob.id.desc())
+            if status:
+                q = q.where(SqlJob.status == status)
+            if limit:
+                q = q.limit(limit)
+            return [_job(r) for r in s.scalars(q)]
+
+    @retry_locked
+    def set_job_status(self, job_id: int, status: str, error: str | None = None) -> E.JobInfo:
+        if status not in JOB_STATUSES:
+            raise ValueError(f"unknown job status {status!r}")
+        with self.session() as s:
+            row = _one(s, SqlJob, job_id, "job")
+            row.status = status
+            if error is not None:
+                row.error = error
+            if status in ("completed", "failed", "cancelled"):
+                row.finished_at = utcnow()
+            return _job(row)
+
+    @retry_locked
+    def request_cancel(self, job_id: int) -> E.JobInfo:
+        with self.session() as s:
+            row = _one(s, SqlJob, job_id, "job")
+            if row.status == "queued":
+                row.status, row.finished_at = "cancelled", utcnow()
+            elif row.status == "running":
+                row.cancel_requested = True
+            return _job(row)
+
+    def cancel_requested(self, job_id: int) -> bool:
+        with self.session() as s:
+            return bool(s.scalar(select(SqlJob.cancel_requested).where(SqlJob.id == job_id)))
+
+    @retry_locked
+    def heartbeat(self, job_id: int) -> None:
+        with self.session() as s:
+            _one(s, SqlJob, job_id, "job").heartbeat_at = utcnow()
+
+    # --- trials and epochs ---------------------------------------------------------------------
+
+    @retry_locked
+    def start_trial(self, job_id: int, number: int, hyperparameters: dict, *, params: int | None = None,
+                    tuner_trial_id: str | None = None) -> E.TrialInfo:
+        """The trial `number` of a job, created or (on resume) set running again."""
+        with self.session() as s:
+            row = s.scalar(select(SqlTrial).where(SqlTrial.job_id == job_id, SqlTrial.number == number))
+            if row is None:
+                row = SqlTrial(job_id=job_id, number=number, hyperparameters=hyperparameters)
+                s.add(row)
+            row.status, row.error, row.finished_at = "running", None, None
+            row.hyperparameters = hyperparameters
+            row.params = params if params is not None else row.params
+            row.tuner_trial_id = tuner_trial_id or row.tuner_trial_id
+            s.flush()
+            return _trial(row)
+
+    @retry_locked
+    def finish_trial(self, trial_id: int, status: str, error: str | None = None) -> E.TrialInfo:
+        if status not in TRIAL_STATUSES:
+            raise ValueError(f"unknown trial status {status!r}")
+        with self.session() as s:
+            row = _one(s, SqlTrial, trial_id, "trial")
+            row.status, row.error, row.finished_at = status, error, utcnow()
+            return _trial(row)
+
+    def list_trials(self, job_id: int | None = None) -> list[E.TrialInfo]:
+        with self.session() as s:
+            q = select(SqlTrial).order_by(SqlTrial.job_id, SqlTrial.number)
+            if job_id is not None:
+                q = q.where(SqlTrial.job_id == job_id)
+            return [_trial(r) for r in s.scalars(q)]
+
+    def get_trial(self, trial_id: int) -> E.TrialInfo:
+        with self.session() as s:
+            return _trial(_one(s, SqlTrial, trial_id, "trial"))
+
+    @retry_locked
+    def record_epoch(self, trial_id: int, epoch: int, *, loss=None, accuracy=None, val_loss=None,
+                     val_accuracy=None, learning_rate=None, seconds=None) -> E.EpochInfo:
+        """Store one epoch and commit at once. A re-run epoch (after a resume) replaces its row."""
+        values = dict(loss=loss, accuracy=accuracy, val_loss=val_loss, val_accuracy=val_accuracy,
+                      learning_rate=learning_rate, seconds=seconds)
+        values = {k: (None if v is None else float(v)) for k, v in values.items()}
+        with self.session() as s:
+            row = s.scalar(select(SqlEpoch).where(SqlEpoch.trial_id == trial_id, SqlEpoch.epoch == epoch))
+            if row is None:
+                row = SqlEpoch(trial_id=trial_id, epoch=epoch)
+                s.add(row)
+            for k, v in values.items():
+                setattr(row, k, v)
+            s.flush()
+            self._refresh_best_in(s, trial_id)
+            return _epoch(row)
+
+    @retry_locked
+    def truncate_epochs(self, trial_id: int, after: int) -> int:
+        """Drop epochs past `after` (work lost with a crash, to be run again). Returns how many."""
+        with self.session() as s:
+            n = s.execute(delete(SqlEpoch).where(SqlEpoch.trial_id == trial_id, SqlEpoch.epoch > after)).rowcount
+            self._refresh_best_in(s, trial_id)
+            return n
+
+    @staticmethod
+    def _refresh_best_in(s: Session, trial_id: int) -> None:
+        best = s.execute(select(SqlEpoch.epoch, SqlEpoch.val_accuracy)
+                         .where(SqlEpoch.trial_id == trial_id, SqlEpoch.val_accuracy.is_not(None))
+                         .order_by(SqlEpoch.val_accuracy.desc(), SqlEpoch.epoch).limit(1)).first()
+        trial = s.get(SqlTrial, trial_id)
+        trial.best_epoch, trial.best_val_accuracy = (best[0], best[1]) if best else (None, None)
+
+    def epochs(self, trial_ids: Iterable[int]) -> list[E.EpochInfo]:
+        ids = list(trial_ids)
+        if not ids:
+            return []
+        with self.session() as s:
+            q = select(SqlEpoch).where(SqlEpoch.trial_id.in_(ids)).order_by(SqlEpoch.trial_id, SqlEpoch.epoch)
+            return [_epoch(r) for r in s.scalars(q)]
+
+    def count_epochs(self, trial_id: int) -> int:
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(SqlEpoch).where(SqlEpoch.trial_id == trial_id))
+
+    # --- artifacts -----------------------------------------------------------------------------
+
+    @retry_locked
+    def add_artifact(self, trial_id: int, path: str, *, kind: str = "model", dataset: str | None = None,
+                     split: str | None = None, accuracy: float | None = None,
+                     metrics: dict | None = None) -> E.ArtifactInfo:
+        with self.session() as s:
+            row = SqlArtifact(trial_id=trial_id, kind=kind, path=path, dataset=dataset, split=split,
+                              accuracy=accuracy, metrics=metrics or {})
+            s.add(row)
+            s.flush()
+            return _artifact(row)
+
+    def list_artifacts(self, trial_id: int | None = None) -> list[E.ArtifactInfo]:
+        with self.session() as s:
+            q = select(SqlArtifact).order_by(SqlArtifact.id)
+            if trial_id is not None:
+                q = q.where(SqlArtifact.trial_id == trial_id)
+            return [_artifact(r) for r in s.scalars(q)]

@@ -1,0 +1,87 @@
+"""Frozen values handed out by the store (never ORM rows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    id: int
+    name: str
+    source: str
+    layout: str
+    fingerprint: str
+    cache_path: str
+    synthetic: bool
+    val_from_train: bool
+    val_fraction: float
+    seed: int
+    counts: dict
+    skipped: int
+    problems: tuple[str, ...]
+    created_at: datetime
+
+    def split_sizes(self) -> dict[str, int]:
+        return {split: sum(c) for split, c in self.counts.items()}
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: int
+    experiment_id: int | None
+    kind: str
+    spec: dict
+    status: str
+    origin: str
+    worker: str | None
+    heartbeat_at: datetime | None
+    cancel_requested: bool
+    attempts: int
+    error: str | None
+    log_path: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TrialInfo:
+    id: int
+    job_id: int
+    number: int
+    tuner_trial_id: str | None
+    hyperparameters: dict
+    status: str
+    params: int | None
+    best_val_accuracy: float | None
+    best_epoch: int | None
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EpochInfo:
+    trial_id: int
+    epoch: int
+    loss: float | None
+    accuracy: float | None
+    val_loss: float | None
+    val_accuracy: float | None
+    learning_rate: float | None
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    id: int
+    trial_id: int
+    kind: str
+    path: str
+    dataset: str | None
+    split: str | None
+    accuracy: float | None
+    metrics: dict
+    created_at: datetime

@@ -1,0 +1,1 @@
+"""Fit, evaluate and tune (keras-tuner); every epoch goes to the store."""

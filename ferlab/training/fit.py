@@ -1,0 +1,147 @@
+"""One training run: data and model from a TrainSpec, every epoch stored, checkpoints every
+epoch (a killed run resumes where it stopped), then the best model evaluated and saved."""
+
+from __future__ import annotations
+
+import shutil
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ferlab import config
+from ferlab.data import load_dataset
+from ferlab.data.dataset import DataError, Dataset
+from ferlab.labels import NUM_CLASSES
+from ferlab.models.builders import build_model
+from ferlab.store import Store
+from ferlab.training import augment, precision
+from ferlab.training.callbacks import EpochCheckpoint, StoreRecorder, lr_schedule, read_state
+from ferlab.training.evaluate import EvalResult, as_model_input, evaluate
+from ferlab.training.spec import TrainSpec
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    job_id: int
+    trial_id: int
+    status: str                  # completed | cancelled
+    epochs_run: int
+    best_epoch: int
+    best_val_accuracy: float
+    model_path: Path | None
+    evaluation: EvalResult | None
+    evaluation_tta: EvalResult | None
+    eval_split: str | None
+
+
+def make_optimizer(spec: TrainSpec) -> keras.optimizers.Optimizer:
+    wd = spec.weight_decay or None
+    if spec.optimizer == "adam":
+        return keras.optimizers.Adam(spec.learning_rate, weight_decay=wd)
+    return keras.optimizers.SGD(spec.learning_rate, momentum=0.9, nesterov=True, weight_decay=wd)
+
+
+def compile_model(model: keras.Model, spec: TrainSpec) -> keras.Model:
+    model.compile(optimizer=make_optimizer(spec),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=spec.label_smoothing),
+                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+    return model
+
+
+def build_for(spec: TrainSpec) -> keras.Model:
+    return compile_model(build_model(spec.model, augment.make(spec.augmentation, spec.seed)), spec)
+
+
+def one_hot(labels: np.ndarray) -> np.ndarray:
+    return np.eye(NUM_CLASSES, dtype="float32")[labels]
+
+
+def training_splits(dataset: Dataset):
+    if "train" not in dataset.splits:
+        raise DataError("this data set has no train split to fit on")
+    if "val" not in dataset.splits:
+        raise DataError("this data set has no val split to select the best epoch with; "
+                        "import it with `ferlab data import` (which carves val out of train)")
+    return dataset["train"], dataset["val"]
+
+
+def run_dir_for(job_id: int) -> Path:
+    return config.runs_dir() / f"job-{job_id}"
+
+
+def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log = print,
+          verbose: int = 2) -> TrainResult:
+    """Run (or resume) the training job `job_id`; a new foreground job when None."""
+    spec.check()
+    if job_id is None:
+        job_id = store.create_job("train", spec.to_dict(), status="running").id
+    run_dir = run_dir_for(job_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    trial = None
+    try:
+        policy = precision.apply(spec.precision)
+        keras.utils.set_random_seed(spec.seed)
+        dataset = load_dataset(store, spec.data)
+        train_split, val_split = training_splits(dataset)
+        state = read_state(run_dir)
+        if state["epoch"] > 0:
+            model = keras.saving.load_model(run_dir / "last.keras", safe_mode=True)
+            log(f"resuming job {job_id} after epoch {state['epoch']} from {run_dir / 'last.keras'}")
+        else:
+            model = build_for(spec)
+        trial = store.start_trial(job_id, 1, spec.to_dict(), params=int(model.count_params()))
+        dropped = store.truncate_epochs(trial.id, after=state["epoch"])
+        if dropped:
+            log(f"dropped {dropped} epoch row(s) past the last checkpoint; they run again")
+        log(f"job {job_id}: {spec.model.architecture} ({model.count_params():,} parameters), {policy}, "
+            f"{len(train_split):,} train / {len(val_split):,} val images, data {spec.data!r}"
+            f"{' (synthetic)' if dataset.synthetic else ''}")
+        recorder = StoreRecorder(store, trial.id, job_id)
+        checkpoint = EpochCheckpoint(run_dir, state["best_val_accuracy"], state["best_epoch"])
+        callbacks = [recorder, checkpoint]
+        if spec.schedule != "constant" or spec.warmup_epochs:
+            callbacks.insert(0, keras.callbacks.LearningRateScheduler(
+                lr_schedule(spec.learning_rate, spec.schedule, spec.epochs, spec.warmup_epochs)))
+        if state["epoch"] < spec.epochs:
+            model.fit(as_model_input(train_split.images), one_hot(train_split.labels),
+                      validation_data=(as_model_input(val_split.images), one_hot(val_split.labels)),
+                      batch_size=spec.batch_size, epochs=spec.epochs, initial_epoch=state["epoch"],
+                      shuffle=True, callbacks=callbacks, verbose=verbose)
+        done = read_state(run_dir)
+        if recorder.cancelled:
+            store.finish_trial(trial.id, "cancelled")
+            store.set_job_status(job_id, "cancelled")
+            log(f"job {job_id} cancelled after epoch {done['epoch']}; its epochs are kept")
+            return TrainResult(job_id, trial.id, "cancelled", done["epoch"], done["best_epoch"],
+                               done["best_val_accuracy"], None, None, None, None)
+        best = keras.saving.load_model(run_dir / "best.keras", safe_mode=True)
+        split_name = dataset.eval_split()
+        plain = evaluate(best, dataset[split_name])
+        flipped = evaluate(best, dataset[split_name], tta=True)
+        model_path = run_dir / "model.keras"
+        shutil.copyfile(run_dir / "best.keras", model_path)
+        store.add_artifact(trial.id, str(model_path), dataset=spec.data, split=split_name,
+                           accuracy=plain.accuracy,
+                           metrics={"plain": plain.to_dict(), "tta": flipped.to_dict(),
+                                    "best_epoch": done["best_epoch"], "synthetic": dataset.synthetic})
+        store.finish_trial(trial.id, "completed")
+        store.set_job_status(job_id, "completed")
+        log(f"job {job_id} completed: best val accuracy {done['best_val_accuracy']:.4f} at epoch "
+            f"{done['best_epoch']}; {split_name} accuracy {plain.accuracy:.4f} "
+            f"({flipped.accuracy:.4f} with flip TTA); model {model_path}")
+        return TrainResult(job_id, trial.id, "completed", done["epoch"], done["best_epoch"],
+                           done["best_val_accuracy"], model_path, plain, flipped, split_name)
+    except BaseException as exc:
+        error = traceback.format_exc()
+        if not isinstance(exc, Exception):  # Ctrl-C or SystemExit: the checkpoints stay usable
+            error = f"interrupted ({exc.__class__.__name__}); resume with `ferlab train --resume {job_id}`"
+        if trial is not None:
+            store.finish_trial(trial.id, "failed" if isinstance(exc, Exception) else "interrupted", error)
+        store.set_job_status(job_id, "failed", error=error)
+        raise

@@ -1,0 +1,1 @@
+"""Helpers shared by the Streamlit pages: the cached store and error display (never training)."""

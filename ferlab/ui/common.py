@@ -1,0 +1,43 @@
+"""What every page needs: one store per server process, and errors shown as messages."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import streamlit as st
+
+from ferlab.data.dataset import DataError
+from ferlab.store import SchemaOutOfDate, Store, StoreError
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str | None) -> Store:
+    return Store(url)
+
+
+def store() -> Store:
+    """The store, or a message on the page (and the page stops) when it cannot be opened."""
+    from ferlab import config
+
+    try:
+        return _store(config.db_url())
+    except SchemaOutOfDate as e:
+        st.error(f"The run store needs an upgrade: {e}")
+        st.code("ferlab db upgrade", language="bash")
+    except StoreError as e:
+        st.error(str(e))
+    except Exception as e:  # noqa: BLE001 - a locked or unreachable database, shown not raised
+        st.error(f"The run store at `{config.db_url()}` cannot be opened ({e.__class__.__name__}: {e}). "
+                 "Check FERLAB_DB_URL, or that no other program holds runs.db.")
+    st.stop()
+
+
+@contextmanager
+def friendly_errors(what: str):
+    """Show a failure of `what` as a message instead of a traceback."""
+    try:
+        yield
+    except (DataError, StoreError, ValueError, KeyError) as e:
+        st.error(f"{what}: {e}")
+    except Exception as e:  # noqa: BLE001
+        st.error(f"{what} failed ({e.__class__.__name__}: {e}). Nothing stored was lost.")

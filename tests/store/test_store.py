@@ -1,0 +1,114 @@
+"""Store round trips on SQLite (and PostgreSQL where it installs), pragmas and frozen values."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from ferlab.store import NotFound, Store
+from ferlab.store.models import SqlEpoch
+
+
+def _round_trip(store: Store):
+    ds = store.add_dataset(name="d", source="/x", layout="csv", fingerprint="f" * 64, cache_path="/c.npz",
+                           synthetic=False, val_from_train=True, val_fraction=0.1, seed=3,
+                           counts={"train": [1] * 7}, skipped=2, problems=["a", "b"])
+    assert store.get_dataset("d") == ds and ds.problems == ("a", "b")
+    job = store.create_job("train", {"epochs": 2}, status="running", experiment="exp")
+    assert job.status == "running" and job.experiment_id == store.experiment_id("exp")
+    trial = store.start_trial(job.id, 1, {"lr": 1e-4}, params=123)
+    store.record_epoch(trial.id, 1, loss=1.5, accuracy=0.3, val_loss=1.6, val_accuracy=0.25, seconds=2.0)
+    store.record_epoch(trial.id, 2, loss=1.2, accuracy=0.4, val_loss=1.4, val_accuracy=0.35)
+    store.record_epoch(trial.id, 2, loss=1.1, accuracy=0.45, val_loss=1.3, val_accuracy=0.33)  # re-run
+    epochs = store.epochs([trial.id])
+    assert [(e.epoch, e.val_accuracy) for e in epochs] == [(1, 0.25), (2, 0.33)]
+    t = store.get_trial(trial.id)
+    assert t.best_val_accuracy == 0.33 and t.best_epoch == 2 and t.params == 123
+    assert store.truncate_epochs(trial.id, after=1) == 1
+    assert store.get_trial(trial.id).best_epoch == 1
+    art = store.add_artifact(trial.id, "/m.keras", dataset="d", split="test", accuracy=0.5,
+                             metrics={"confusion": [[1]]})
+    assert store.list_artifacts(trial.id) == [art]
+    store.finish_trial(trial.id, "completed")
+    done = store.set_job_status(job.id, "completed")
+    assert done.finished_at is not None and store.list_jobs(status="completed")[0].id == job.id
+    for value in (ds, job, t, epochs[0], art):
+        assert dataclasses.is_dataclass(value) and type(value).__dataclass_params__.frozen
+    return trial
+
+
+def test_round_trip_sqlite(store):
+    _round_trip(store)
+
+
+@pytest.mark.postgres
+def test_round_trip_postgresql(pg_url):
+    store = Store(pg_url)
+    try:
+        with store.engine.begin() as c:  # a clean schema for this test
+            c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        store = Store(pg_url)
+        trial = _round_trip(store)
+        with pytest.raises(IntegrityError):  # unique per trial and epoch, enforced by the database
+            with store.session() as s:
+                s.add(SqlEpoch(trial_id=trial.id, epoch=1))
+    finally:
+        store.close()
+
+
+def test_epoch_rows_are_unique_per_trial(store):
+    job = store.create_job("train", {}, status="running")
+    trial = store.start_trial(job.id, 1, {})
+    store.record_epoch(trial.id, 1, loss=1.0)
+    with pytest.raises(IntegrityError):
+        with store.session() as s:
+            s.add(SqlEpoch(trial_id=trial.id, epoch=1))
+    assert store.count_epochs(trial.id) == 1
+
+
+def test_sqlite_pragmas_on_every_connection(store):
+    for _ in range(2):
+        with store.engine.connect() as c:
+            assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert c.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+def test_foreign_keys_cascade(store):
+    job = store.create_job("train", {}, status="running")
+    trial = store.start_trial(job.id, 1, {})
+    store.record_epoch(trial.id, 1, loss=1.0)
+    with store.session() as s:
+        s.execute(text("DELETE FROM jobs WHERE id = :id"), {"id": job.id})
+    assert store.epochs([trial.id]) == [] and store.list_trials() == []
+
+
+def test_cancel_of_queued_and_running_jobs(store):
+    queued = store.create_job("train", {})
+    assert store.request_cancel(queued.id).status == "cancelled"
+    running = store.create_job("train", {}, status="running")
+    assert store.request_cancel(running.id).cancel_requested and store.cancel_requested(running.id)
+
+
+def test_missing_rows_raise_not_found(store):
+    with pytest.raises(NotFound, match="no job 99"):
+        store.get_job(99)
+    with pytest.raises(NotFound, match="no data set named 'x'"):
+        store.get_dataset("x")
+
+
+def test_db_url_from_environment(home, tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    monkeypatch.setenv("FERLAB_DB_URL", url)
+    s = Store()
+    assert s.url == url and (tmp_path / "elsewhere.db").exists()
+    s.close()
+
+
+def test_default_store_is_runs_db_in_the_working_directory(home, tmp_path):
+    s = Store()
+    assert s.url == f"sqlite:///{tmp_path / 'runs.db'}" and (tmp_path / "runs.db").exists()
+    s.close()

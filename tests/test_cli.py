@@ -1,0 +1,64 @@
+"""`ferlab` as a user runs it: a real subprocess, its output and exit status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.helpers import make_csv, make_folder_layout
+
+
+def ferlab(*args, cwd, env=None):
+    e = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "ferlab", *args], capture_output=True, text=True,
+                          cwd=cwd, env=e, timeout=300)
+
+
+def test_help_lists_the_subcommands(tmp_path):
+    out = ferlab("--help", cwd=tmp_path)
+    assert out.returncode == 0
+    for sub in ("data", "db", "train", "evaluate"):
+        assert sub in out.stdout
+    data = ferlab("data", "--help", cwd=tmp_path)
+    assert all(a in data.stdout for a in ("import", "list", "show"))
+
+
+def test_data_import_list_show(home, tmp_path, rng):
+    src = tmp_path / "kaggle"
+    make_folder_layout(src, {"train": 4, "test": 1}, rng=rng)
+    (src / "train" / "happy" / "bad.jpg").write_bytes(b"")
+    out = ferlab("data", "import", str(src), "--name", "k", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "imported 'k'" in out.stdout and "stratified 10% of train (seed 1234)" in out.stdout
+    assert "skipped 1 item(s)" in out.stdout and "bad.jpg: empty file (0 bytes)" in out.stdout
+    assert "reading kaggle" in out.stderr  # the progress bar
+    assert (tmp_path / "runs.db").exists()
+
+    again = ferlab("data", "import", str(src), cwd=tmp_path)
+    assert again.returncode == 0 and "already imported as 'k' (no change)" in again.stdout
+
+    listed = ferlab("data", "list", cwd=tmp_path)
+    assert "k " in listed.stdout and "demo" in listed.stdout and "[synthetic demo set]" in listed.stdout
+    shown = ferlab("data", "show", "k", cwd=tmp_path)
+    lines = {line.split()[0]: line.split()[1:] for line in shown.stdout.splitlines() if line.strip()}
+    assert lines["happy"] == ["3", "1", "1"]  # train (after val), val, test
+    assert "bad.jpg" in shown.stdout
+
+
+def test_csv_import_reports_bad_lines(home, tmp_path, rng):
+    rows = [(c, rng.integers(0, 256, (48, 48), dtype="uint8"), u) for c in range(7) for u in ("Training", "PublicTest")]
+    rows.append((3, " ".join(["1"] * 2303), "Training"))
+    make_csv(tmp_path / "fer2013.csv", rows)
+    out = ferlab("data", "import", str(tmp_path / "fer2013.csv"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "fer2013.csv line 16: 2,303 pixels instead of 2,304" in out.stdout
+
+
+def test_errors_are_one_clear_line_without_traceback(home, tmp_path):
+    for args, expected in [(("data", "import", str(tmp_path / "missing")), "does not exist"),
+                           (("data", "show", "nope"), "no data set named 'nope'"),
+                           (("evaluate", str(tmp_path / "m.keras"), "--data", "demo"), "does not exist")]:
+        out = ferlab(*args, cwd=tmp_path)
+        assert out.returncode == 2, args
+        assert expected in out.stderr and "Traceback" not in out.stderr
