@@ -132,6 +132,53 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _range(text: str):
+    from ferlab.models.search import Range
+
+    try:
+        parts = [float(v) for v in text.split(":")]
+        return Range(*parts) if len(parts) == 3 else Range(parts[0], parts[0], 1)
+    except (ValueError, TypeError):
+        raise ValueError(f"{text!r} is not MIN:MAX:STEP (for example 32:256:32)") from None
+
+
+def cmd_tune(args) -> int:
+    from ferlab.models.search import SearchSpace
+    from ferlab.training.spec import TuneSpec
+    from ferlab.training.tune import tune
+
+    store = _store()
+    if args.resume is not None:
+        job = store.get_job(args.resume)
+        if job.kind != "tune" or job.status == "completed":
+            print(f"job {job.id} is not an unfinished tuning job", file=sys.stderr)
+            return 1
+        store.set_job_status(job.id, "running")
+        result = tune(store, TuneSpec.from_dict(job.spec), job_id=job.id, verbose=args.verbose)
+    else:
+        space = SearchSpace(architecture=args.model)
+        overrides = {k: _range(getattr(args, k)) for k in ("first_filters", "other_filters",
+                                                              "conv_dropout", "dense_dropout")
+                     if getattr(args, k)}
+        if args.optimizers:
+            overrides["optimizers"] = tuple(args.optimizers.split(","))
+        if args.learning_rates:
+            overrides["learning_rates"] = tuple(float(v) for v in args.learning_rates.split(","))
+        if args.batch_sizes:
+            overrides["batch_sizes"] = tuple(int(v) for v in args.batch_sizes.split(","))
+        from dataclasses import replace
+
+        spec = TuneSpec(data=args.data, space=replace(space, **overrides), algorithm=args.algorithm,
+                        max_trials=args.trials, epochs_per_trial=args.epochs_per_trial, seed=args.seed,
+                        precision=args.precision)
+        result = tune(store, spec, verbose=args.verbose)
+    if args.json:
+        print(json.dumps({"job": result.job_id, "status": result.status, "trials": result.trials,
+                          "best_trial": result.best_trial_number, "best_hyperparameters": result.best_hyperparameters,
+                          "model": str(result.model_path) if result.model_path else None}))
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     import keras
 
@@ -196,6 +243,27 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", type=int, metavar="JOB", help="resume an interrupted job from its last checkpoint")
     tr.add_argument("--json", action="store_true", help="print the result as JSON")
     tr.set_defaults(fn=cmd_train)
+
+    tu = sub.add_parser("tune", help="keras-tuner search over the paper's space (foreground)")
+    tu.add_argument("--model", default="8conv", choices=("4conv", "5conv", "8conv"))
+    tu.add_argument("--data", default="demo", help="imported data set name, a path, or `demo`")
+    tu.add_argument("--algorithm", default="random", choices=("random", "hyperband"),
+                    help="random: RandomSearch over --trials; hyperband: stops bad trials early")
+    tu.add_argument("--trials", type=int, default=10, help="max trials (RandomSearch)")
+    tu.add_argument("--epochs-per-trial", type=int, default=20)
+    tu.add_argument("--first-filters", metavar="MIN:MAX:STEP", help="default 32:256:32")
+    tu.add_argument("--other-filters", metavar="MIN:MAX:STEP", help="default 64:512:64")
+    tu.add_argument("--conv-dropout", metavar="MIN:MAX:STEP", help="default 0:0.5:0.05")
+    tu.add_argument("--dense-dropout", metavar="MIN:MAX:STEP", help="default 0:0.5:0.05")
+    tu.add_argument("--optimizers", help="comma-separated: adam,sgd (default adam)")
+    tu.add_argument("--learning-rates", help="comma-separated (default 1e-4)")
+    tu.add_argument("--batch-sizes", help="comma-separated: 32,64,128 (default 32)")
+    tu.add_argument("--seed", type=int, default=1)
+    tu.add_argument("--precision", choices=PRECISIONS, default="auto")
+    tu.add_argument("--resume", type=int, metavar="JOB", help="resume an interrupted search")
+    tu.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress output")
+    tu.add_argument("--json", action="store_true")
+    tu.set_defaults(fn=cmd_tune)
 
     ev = sub.add_parser("evaluate", help="accuracy, per-class table and confusion matrix of a .keras model")
     ev.add_argument("model")

@@ -64,10 +64,12 @@ def import_dataset(store: Store, path: str | Path, name: str | None = None, *,
         raise DataError(f"a different data set is already imported as {name!r}; "
                         "pick another name with --name")
     dataset = read_source(path, val_fraction=val_fraction, seed=seed, progress=progress)
-    return ImportReport(_register(store, dataset, name, fp), created=True, problems=dataset.problems)
+    return ImportReport(register(store, dataset, name, fp), created=True, problems=dataset.problems)
 
 
-def _register(store: Store, dataset: Dataset, name: str, fp: str) -> DatasetInfo:
+def register(store: Store, dataset: Dataset, name: str, fp: str | None = None) -> DatasetInfo:
+    """Cache `dataset` and register it as `name` (used by import and by the demo set)."""
+    fp = fp or hashlib.sha256(f"{dataset.source}|{name}".encode()).hexdigest()
     cache = config.cache_dir() / f"{name}-{fp[:12]}.npz"
     save_npz(dataset, cache)
     try:
@@ -89,7 +91,7 @@ def ensure_demo(store: Store) -> DatasetInfo:
         return info
     if info is not None:
         store.delete_dataset(DEMO_NAME)
-    return _register(store, demo_dataset(), DEMO_NAME, hashlib.sha256(DEMO_SOURCE.encode()).hexdigest())
+    return register(store, demo_dataset(), DEMO_NAME, hashlib.sha256(DEMO_SOURCE.encode()).hexdigest())
 
 
 def load_dataset(store: Store, name_or_path: str) -> Dataset:

@@ -192,6 +192,11 @@ class Store:
             return _trial(row)
 
     @retry_locked
+    def set_trial_params(self, trial_id: int, params: int) -> None:
+        with self.session() as s:
+            _one(s, SqlTrial, trial_id, "trial").params = int(params)
+
+    @retry_locked
     def finish_trial(self, trial_id: int, status: str, error: str | None = None) -> E.TrialInfo:
         if status not in TRIAL_STATUSES:
             raise ValueError(f"unknown trial status {status!r}")

@@ -30,6 +30,13 @@ class StoreRecorder(keras.callbacks.Callback):
         self.cancelled = False
         self._t0 = self._last_beat = time.monotonic()
 
+    def __deepcopy__(self, memo):
+        # keras-tuner deep-copies callbacks for every execution; the store is shared, not copied.
+        return StoreRecorder(self.store, self.trial_id, self.job_id, self.heartbeat_every)
+
+    def on_train_begin(self, logs=None):
+        self.store.set_trial_params(self.trial_id, self.model.count_params())
+
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.monotonic()
 

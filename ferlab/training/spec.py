@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 from ferlab.models.config import ARCHITECTURES, DEFAULTS, ModelConfig
+from ferlab.models.search import ALGORITHMS, SearchSpace
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
@@ -103,3 +104,54 @@ def preset(name: str, **overrides) -> TrainSpec:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
     return replace(PRESETS[name], preset=name, **overrides)
+
+
+@dataclass(frozen=True)
+class TuneSpec:
+    """A keras-tuner search: RandomSearch (max_trials) or Hyperband (stops bad trials early;
+    its budget follows from epochs_per_trial, and max_trials is not used)."""
+
+    data: str = "demo"
+    space: SearchSpace = field(default_factory=SearchSpace)
+    algorithm: str = "random"
+    max_trials: int = 10
+    epochs_per_trial: int = 20
+    seed: int = 1
+    precision: str = "auto"
+    augmentation: str = "paper"
+    label_smoothing: float = 0.0
+
+    def errors(self) -> dict[str, str]:
+        e = {f"space.{k}": v for k, v in self.space.errors().items()}
+        if self.algorithm not in ALGORITHMS:
+            e["algorithm"] = f"unknown algorithm {self.algorithm!r} (choose {', '.join(ALGORITHMS)})"
+        if not 1 <= self.max_trials <= 10000:
+            e["max_trials"] = "trials must be between 1 and 10000"
+        if not 1 <= self.epochs_per_trial <= 10000:
+            e["epochs_per_trial"] = "epochs per trial must be between 1 and 10000"
+        if self.algorithm == "hyperband" and self.epochs_per_trial < 2:
+            e["epochs_per_trial"] = "Hyperband needs at least 2 epochs per trial"
+        if self.precision not in PRECISIONS:
+            e["precision"] = f"unknown precision {self.precision!r} (choose {', '.join(PRECISIONS)})"
+        if self.augmentation not in AUGMENTATIONS:
+            e["augmentation"] = f"unknown augmentation {self.augmentation!r} (choose {', '.join(AUGMENTATIONS)})"
+        if not self.data:
+            e["data"] = "name a data set (`ferlab data list`) or `demo`"
+        return e
+
+    def check(self) -> "TuneSpec":
+        errors = self.errors()
+        if errors:
+            raise ValueError("invalid tuning spec: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+        return self
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["space"] = self.space.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TuneSpec":
+        d = dict(d)
+        d["space"] = SearchSpace.from_dict(d["space"])
+        return cls(**d)

@@ -1,0 +1,158 @@
+"""Training writes one committed epoch row per epoch, checkpoints, resumes and evaluates."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import keras
+import numpy as np
+import pytest
+
+from ferlab.training.callbacks import StoreRecorder, lr_schedule
+from ferlab.training.fit import train
+from ferlab.training.spec import PRESETS, TrainSpec, preset
+
+
+def test_two_epochs_write_exactly_two_rows_and_a_model(store, tiny_spec):
+    seen_during_fit = []
+    orig = StoreRecorder.on_epoch_end
+
+    def spy(self, epoch, logs=None):
+        orig(self, epoch, logs)
+        seen_during_fit.append(store.count_epochs(self.trial_id))  # committed before fit goes on
+
+    StoreRecorder.on_epoch_end = spy
+    try:
+        result = train(store, tiny_spec, verbose=0, log=lambda _: None)
+    finally:
+        StoreRecorder.on_epoch_end = orig
+    assert seen_during_fit == [1, 2]
+    assert result.status == "completed" and result.epochs_run == 2
+    rows = store.epochs([result.trial_id])
+    assert [r.epoch for r in rows] == [1, 2]
+    assert all(r.loss is not None and r.val_accuracy is not None and r.seconds > 0 for r in rows)
+    assert rows[0].learning_rate == pytest.approx(1e-3)
+    trial = store.get_trial(result.trial_id)
+    assert trial.status == "completed" and trial.params == keras.saving.load_model(result.model_path).count_params()
+    assert store.get_job(result.job_id).status == "completed"
+    [artifact] = store.list_artifacts(result.trial_id)
+    cm = np.array(artifact.metrics["plain"]["confusion"])
+    assert artifact.split == "test" and cm.shape == (7, 7) and cm.sum() == 70
+    assert artifact.accuracy == pytest.approx(np.trace(cm) / 70)
+    assert artifact.metrics["tta"]["tta"] is True
+
+
+def test_cancel_stops_after_the_current_epoch_and_keeps_it(store, tiny_spec):
+    job = store.create_job("train", tiny_spec.to_dict(), status="running")
+    store.request_cancel(job.id)
+    result = train(store, replace(tiny_spec, epochs=5), job_id=job.id, verbose=0, log=lambda _: None)
+    assert result.status == "cancelled"
+    assert [r.epoch for r in store.epochs([result.trial_id])] == [1]
+    assert store.get_job(job.id).status == "cancelled"
+
+
+def test_resume_after_a_crash_between_epoch_row_and_checkpoint(store, tiny_spec, monkeypatch):
+    spec = replace(tiny_spec, epochs=3)
+    orig = StoreRecorder.on_epoch_end
+
+    def crash_on_second(self, epoch, logs=None):
+        orig(self, epoch, logs)
+        if epoch == 1:  # epoch 2's row is stored, its checkpoint never written
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(StoreRecorder, "on_epoch_end", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        train(store, spec, verbose=0, log=lambda _: None)
+    [job] = store.list_jobs()
+    assert job.status == "failed" and "ferlab train --resume" in job.error
+    [trial] = store.list_trials(job.id)
+    assert store.count_epochs(trial.id) == 2 and trial.status == "interrupted"
+    monkeypatch.setattr(StoreRecorder, "on_epoch_end", orig)
+    logs = []
+    result = train(store, spec, job_id=job.id, verbose=0, log=logs.append)
+    assert "resuming job 1 after epoch 1" in logs[0]
+    assert "dropped 1 epoch row(s)" in logs[1]
+    assert [r.epoch for r in store.epochs([trial.id])] == [1, 2, 3]
+    assert result.status == "completed" and len(store.list_trials(job.id)) == 1
+
+
+def test_failure_is_stored_with_its_traceback(store, tiny_spec):
+    with pytest.raises(Exception):
+        train(store, replace(tiny_spec, data="no-such-data"), verbose=0, log=lambda _: None)
+    [job] = store.list_jobs()
+    assert job.status == "failed" and "no data set named 'no-such-data'" in job.error
+
+
+def test_presets_hold_the_papers_settings():
+    assert PRESETS["paper-8conv-adam"].epochs == 150 and PRESETS["paper-8conv-adam"].learning_rate == 1e-4
+    assert PRESETS["paper-5conv-adam"].epochs == 300 and PRESETS["paper-5conv-adam"].model.architecture == "5conv"
+    assert PRESETS["paper-8conv-sgd"].optimizer == "sgd" and PRESETS["paper-8conv-sgd"].epochs == 150
+    assert PRESETS["paper-4conv-baseline"].model.architecture == "4conv"
+    for spec in PRESETS.values():
+        assert spec.batch_size == 32 and spec.augmentation == "paper" and spec.errors() == {}
+    assert preset("paper-8conv-adam", epochs=3).epochs == 3
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset("nope")
+
+
+def test_spec_validation_names_fields():
+    errors = replace(PRESETS["paper-8conv-adam"], batch_size=0, learning_rate=-1, optimizer="rmsprop").errors()
+    assert set(errors) == {"batch_size", "learning_rate", "optimizer"}
+    assert TrainSpec.from_dict(json.loads(json.dumps(PRESETS["ferlab-compact"].to_dict()))) == PRESETS["ferlab-compact"]
+
+
+def test_cosine_schedule_with_warmup():
+    fn = lr_schedule(0.1, "cosine", epochs=12, warmup=2)
+    assert [round(fn(e), 4) for e in (0, 1, 2)] == [0.05, 0.1, 0.1]
+    assert fn(11) < 0.01 and lr_schedule(0.1, "constant", 5, 0)(4) == 0.1
+
+
+def test_augmentation_changes_training_inputs_only():
+    from ferlab.training.augment import paper_augmentation
+
+    aug = paper_augmentation(seed=1)
+    x = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 1)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(aug(x, training=False)), x)
+    assert not np.allclose(np.asarray(aug(x, training=True)), x)
+
+
+def test_precision_choice(monkeypatch):
+    from ferlab.training import precision
+
+    monkeypatch.setattr(precision, "has_gpu", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    assert precision.resolve("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    assert precision.resolve("auto") == "float32"
+    monkeypatch.setattr(precision, "has_gpu", lambda: True)
+    assert precision.resolve("auto") == "mixed_float16"
+    assert precision.resolve("float32") == "float32"
+
+
+def test_train_and_evaluate_from_the_cli(store, tiny_data, tmp_path):
+    from tests.helpers import make_folder_layout
+
+    def ferlab(*args):
+        return subprocess.run([sys.executable, "-m", "ferlab", *args], capture_output=True, text=True,
+                              timeout=300)
+
+    out = ferlab("train", "--preset", "paper-4conv-baseline", "--data", tiny_data, "--epochs", "1",
+                 "--precision", "float32", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["status"] == "completed" and result["model"].endswith("model.keras")
+
+    ev = ferlab("evaluate", result["model"], "--data", tiny_data, "--json")
+    assert ev.returncode == 0, ev.stderr
+    report = json.loads(ev.stdout)
+    assert report["split"] == "test" and report["n"] == 70
+    assert report["accuracy"] == pytest.approx(result["evaluation"]["accuracy"])
+    assert sum(map(sum, report["confusion"])) == 70
+
+    make_folder_layout(tmp_path / "held_out", {"test": 2})   # a layout with only a test split
+    text = ferlab("evaluate", result["model"], "--data", str(tmp_path / "held_out"))
+    assert text.returncode == 0, text.stderr
+    assert "on 14 images" in text.stdout and "confusion matrix (rows: true, columns: predicted)" in text.stdout
