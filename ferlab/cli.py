@@ -124,6 +124,8 @@ def cmd_train(args) -> int:
     else:
         spec = preset(args.preset, data=args.data, epochs=args.epochs, seed=args.seed,
                       precision=args.precision, batch_size=args.batch_size)
+        if args.background:
+            return _submit(store, "train", spec.to_dict())
         result = train(store, spec)
     if args.json:
         print(json.dumps({"job": result.job_id, "status": result.status,
@@ -171,11 +173,98 @@ def cmd_tune(args) -> int:
         spec = TuneSpec(data=args.data, space=replace(space, **overrides), algorithm=args.algorithm,
                         max_trials=args.trials, epochs_per_trial=args.epochs_per_trial, seed=args.seed,
                         precision=args.precision)
+        if args.background:
+            return _submit(store, "tune", spec.to_dict())
         result = tune(store, spec, verbose=args.verbose)
     if args.json:
         print(json.dumps({"job": result.job_id, "status": result.status, "trials": result.trials,
                           "best_trial": result.best_trial_number, "best_hyperparameters": result.best_hyperparameters,
                           "model": str(result.model_path) if result.model_path else None}))
+    return 0
+
+
+def _submit(store, kind: str, spec: dict) -> int:
+    from ferlab.runner import ensure_worker, submit
+
+    job = submit(store, kind, spec)
+    pid = ensure_worker(store)
+    print(f"queued job {job.id} ({kind})" + (f"; started a worker (pid {pid})" if pid else "; a worker is running")
+          + f"\nfollow it with `ferlab jobs show {job.id}` and `ferlab jobs log {job.id}`")
+    return 0
+
+
+# --- jobs and workers ------------------------------------------------------------------------------
+
+def cmd_jobs_list(args) -> int:
+    store = _store()
+    jobs = store.list_jobs(status=args.status, limit=args.limit)
+    print(f"{'job':>5} {'kind':<6}{'status':<11}{'epochs':>8} {'best val':>9}  {'worker':<28}data / preset")
+    for job in jobs:
+        trials = store.list_trials(job.id)
+        epochs = sum(store.count_epochs(t.id) for t in trials)
+        best = max((t.best_val_accuracy or 0 for t in trials), default=0)
+        what = job.spec.get("preset") or job.spec.get("space", {}).get("architecture") or ""
+        print(f"{job.id:>5} {job.kind:<6}{job.status:<11}{epochs:>8} {best:>9.4f}  {(job.worker or '-')[:27]:<28}"
+              f"{job.spec.get('data')} / {what}")
+    return 0
+
+
+def cmd_jobs_show(args) -> int:
+    store = _store()
+    job = store.get_job(args.job)
+    print(f"job {job.id}: {job.kind}, {job.status}" + (" (cancel requested)" if job.cancel_requested else ""))
+    print(f"worker {job.worker or '-'}, attempts {job.attempts}, created {job.created_at:%Y-%m-%d %H:%M:%S}, "
+          f"heartbeat {job.heartbeat_at or '-'}")
+    print(f"spec: {json.dumps(job.spec)}")
+    for t in store.list_trials(job.id):
+        best = f"{t.best_val_accuracy:.4f} at epoch {t.best_epoch}" if t.best_val_accuracy is not None else "-"
+        print(f"  trial {t.number}: {t.status}, {store.count_epochs(t.id)} epochs, best val {best}, "
+              f"{t.params or 0:,} parameters")
+    for a in [a for t in store.list_trials(job.id) for a in store.list_artifacts(t.id)]:
+        print(f"  model {a.path}: {a.split} accuracy {a.accuracy:.4f}")
+    if job.error:
+        print(f"error:\n{job.error}")
+    return 0
+
+
+def cmd_jobs_cancel(args) -> int:
+    job = _store().request_cancel(args.job)
+    print(f"job {job.id}: " + ("cancelled" if job.status == "cancelled" else
+                               "cancel requested; it stops after the current epoch" if job.cancel_requested
+                               else f"already {job.status}"))
+    return 0
+
+
+def cmd_jobs_retry(args) -> int:
+    from ferlab.runner import ensure_worker
+
+    store = _store()
+    job = store.retry_job(args.job)
+    pid = ensure_worker(store) if not args.no_worker else None
+    print(f"job {job.id} queued again; it resumes from its last checkpoint"
+          + (f" (started a worker, pid {pid})" if pid else ""))
+    return 0
+
+
+def cmd_jobs_log(args) -> int:
+    from ferlab.runner import tail
+
+    job = _store().get_job(args.job)
+    text = tail(job.log_path, args.lines)
+    print(text if text else f"job {job.id} has no log yet (logs are kept for jobs run by a worker)")
+    return 0
+
+
+def cmd_worker(args) -> int:
+    import signal
+
+    from ferlab.runner import Worker
+
+    worker = Worker(_store())
+    signal.signal(signal.SIGTERM, worker.stop)
+    print(f"[worker {worker.name}] waiting for jobs on {worker.store.url}", flush=True)
+    n = worker.run(once=args.once, max_jobs=args.max_jobs, idle_exit=args.idle_exit)
+    print(f"[worker {worker.name}] ran {n} job(s); exiting", flush=True)
     return 0
 
 
@@ -241,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=int)
     tr.add_argument("--precision", choices=PRECISIONS)
     tr.add_argument("--resume", type=int, metavar="JOB", help="resume an interrupted job from its last checkpoint")
+    tr.add_argument("--background", action="store_true", help="queue it for a worker instead (starts one if none runs)")
     tr.add_argument("--json", action="store_true", help="print the result as JSON")
     tr.set_defaults(fn=cmd_train)
 
@@ -262,8 +352,33 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("--precision", choices=PRECISIONS, default="auto")
     tu.add_argument("--resume", type=int, metavar="JOB", help="resume an interrupted search")
     tu.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress output")
+    tu.add_argument("--background", action="store_true", help="queue it for a worker instead (starts one if none runs)")
     tu.add_argument("--json", action="store_true")
     tu.set_defaults(fn=cmd_tune)
+
+    jobs = sub.add_parser("jobs", help="queued, running and finished jobs")
+    jsub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    jl = jsub.add_parser("list", help="jobs, newest first")
+    jl.add_argument("--status", choices=("queued", "running", "completed", "failed", "cancelled"))
+    jl.add_argument("--limit", type=int, default=30)
+    jl.set_defaults(fn=cmd_jobs_list)
+    for name, fn, helptext in (("show", cmd_jobs_show, "one job: spec, trials, models, error"),
+                               ("cancel", cmd_jobs_cancel, "stop a job after its current epoch"),
+                               ("retry", cmd_jobs_retry, "queue a failed or cancelled job again (resumes)"),
+                               ("log", cmd_jobs_log, "the tail of a job's log")):
+        jp = jsub.add_parser(name, help=helptext)
+        jp.add_argument("job", type=int)
+        if name == "log":
+            jp.add_argument("-n", "--lines", type=int, default=40)
+        if name == "retry":
+            jp.add_argument("--no-worker", action="store_true", help="do not start a worker")
+        jp.set_defaults(fn=fn)
+
+    wk = sub.add_parser("worker", help="run queued jobs (each in a child process)")
+    wk.add_argument("--once", action="store_true", help="exit when the queue is empty")
+    wk.add_argument("--max-jobs", type=int, help="exit after this many jobs")
+    wk.add_argument("--idle-exit", type=float, help="exit after this many idle seconds")
+    wk.set_defaults(fn=cmd_worker)
 
     ev = sub.add_parser("evaluate", help="accuracy, per-class table and confusion matrix of a .keras model")
     ev.add_argument("model")

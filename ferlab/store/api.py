@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, select
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ferlab import config
 from ferlab.store import entities as E
 from ferlab.store.engine import SessionFactory, StoreError, ensure_schema, make_engine, retry_locked
-from ferlab.store.models import SqlArtifact, SqlDataset, SqlEpoch, SqlExperiment, SqlJob, SqlTrial, utcnow
+from ferlab.store.models import (SqlArtifact, SqlDataset, SqlEpoch, SqlExperiment, SqlJob, SqlTrial,
+                                 SqlWorker, utcnow)
 
 JOB_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 TRIAL_STATUSES = ("running", "completed", "failed", "cancelled", "interrupted")
@@ -47,6 +50,10 @@ def _epoch(row: SqlEpoch) -> E.EpochInfo:
 def _artifact(row: SqlArtifact) -> E.ArtifactInfo:
     return E.ArtifactInfo(row.id, row.trial_id, row.kind, row.path, row.dataset, row.split,
                           row.accuracy, dict(row.metrics or {}), row.created_at)
+
+
+def _worker(row: SqlWorker) -> E.WorkerInfo:
+    return E.WorkerInfo(row.id, row.host, row.pid, row.status, row.started_at, row.heartbeat_at)
 
 
 def _one(session: Session, model, ident, what: str):
@@ -172,6 +179,90 @@ class Store:
     def heartbeat(self, job_id: int) -> None:
         with self.session() as s:
             _one(s, SqlJob, job_id, "job").heartbeat_at = utcnow()
+
+    @retry_locked
+    def claim_job(self, worker: str) -> E.JobInfo | None:
+        """Atomically move the oldest queued job to running for `worker`; None when none is queued.
+
+        PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so concurrent workers never wait on each
+        other. Everywhere: the UPDATE only succeeds while the row is still queued."""
+        with self.session() as s:
+            q = (select(SqlJob.id).where(SqlJob.status == "queued").order_by(SqlJob.id).limit(1)
+                 .with_for_update(skip_locked=True))
+            job_id = s.scalar(q)
+            if job_id is None:
+                return None
+            now = utcnow()
+            claimed = s.execute(update(SqlJob).where(SqlJob.id == job_id, SqlJob.status == "queued")
+                                .values(status="running", worker=worker, heartbeat_at=now,
+                                        started_at=func.coalesce(SqlJob.started_at, now),
+                                        attempts=SqlJob.attempts + 1)).rowcount
+            if claimed != 1:
+                return None
+            return _job(s.get(SqlJob, job_id))
+
+    @retry_locked
+    def requeue_stale(self, stale_after: float, max_attempts: int = 5) -> list[int]:
+        """Running jobs whose heartbeat is older than `stale_after` seconds (their worker died) go
+        back to the queue, to resume from their checkpoints; past `max_attempts` they fail."""
+        cutoff = utcnow() - timedelta(seconds=stale_after)
+        requeued = []
+        with self.session() as s:
+            # Only jobs a worker claimed: a foreground `ferlab train` owns its job (--resume).
+            stale = s.scalars(select(SqlJob).where(SqlJob.status == "running", SqlJob.heartbeat_at < cutoff,
+                                                   SqlJob.worker.is_not(None),
+                                                   SqlJob.worker.not_like("foreground:%"))
+                              .with_for_update(skip_locked=True)).all()
+            for job in stale:
+                note = f"worker {job.worker} stopped sending heartbeats (last {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
+                if job.attempts >= max_attempts:
+                    job.status, job.finished_at = "failed", utcnow()
+                    job.error = f"{note}; gave up after {job.attempts} attempts"
+                else:
+                    job.status, job.worker, job.error = "queued", None, f"{note}; requeued to resume"
+                    requeued.append(job.id)
+                for trial in s.scalars(select(SqlTrial).where(SqlTrial.job_id == job.id,
+                                                              SqlTrial.status == "running")):
+                    trial.status = "interrupted"
+        return requeued
+
+    @retry_locked
+    def retry_job(self, job_id: int) -> E.JobInfo:
+        with self.session() as s:
+            row = _one(s, SqlJob, job_id, "job")
+            if row.status not in ("failed", "cancelled"):
+                raise StoreError(f"job {job_id} is {row.status}; only failed or cancelled jobs can be retried")
+            row.status, row.cancel_requested, row.finished_at, row.worker = "queued", False, None, None
+            return _job(row)
+
+    @retry_locked
+    def set_job_log(self, job_id: int, path: str) -> None:
+        with self.session() as s:
+            _one(s, SqlJob, job_id, "job").log_path = path
+
+    # --- workers -------------------------------------------------------------------------------
+
+    @retry_locked
+    def register_worker(self, worker: str, host: str, pid: int) -> None:
+        with self.session() as s:
+            row = s.get(SqlWorker, worker) or SqlWorker(id=worker, host=host, pid=pid)
+            row.status, row.heartbeat_at = "idle", utcnow()
+            s.add(row)
+
+    @retry_locked
+    def worker_heartbeat(self, worker: str, status: str, job_id: int | None = None) -> None:
+        with self.session() as s:
+            now = utcnow()
+            s.execute(update(SqlWorker).where(SqlWorker.id == worker).values(status=status, heartbeat_at=now))
+            if job_id is not None:
+                s.execute(update(SqlJob).where(SqlJob.id == job_id, SqlJob.worker == worker,
+                                               SqlJob.status == "running").values(heartbeat_at=now))
+
+    def live_workers(self, within: float) -> list[E.WorkerInfo]:
+        cutoff = utcnow() - timedelta(seconds=within)
+        with self.session() as s:
+            q = select(SqlWorker).where(SqlWorker.status != "stopped", SqlWorker.heartbeat_at >= cutoff)
+            return [_worker(r) for r in s.scalars(q)]
 
     # --- trials and epochs ---------------------------------------------------------------------
 

@@ -85,3 +85,13 @@ class ArtifactInfo:
     accuracy: float | None
     metrics: dict
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: str
+    host: str
+    pid: int
+    status: str
+    started_at: datetime
+    heartbeat_at: datetime

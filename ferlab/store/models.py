@@ -111,3 +111,14 @@ class SqlArtifact(Base):
     accuracy: Mapped[float | None] = mapped_column(Float)
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)   # per-class table, confusion matrix
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SqlWorker(Base):
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="idle")   # idle | busy | stopped
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -3,7 +3,9 @@ epoch (a killed run resumes where it stopped), then the best model evaluated and
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +73,11 @@ def training_splits(dataset: Dataset):
     return dataset["train"], dataset["val"]
 
 
+def foreground_worker() -> str:
+    """The worker name of a job run in the caller's own process (never requeued by workers)."""
+    return f"foreground:{socket.gethostname()}:{os.getpid()}"
+
+
 def run_dir_for(job_id: int) -> Path:
     return config.runs_dir() / f"job-{job_id}"
 
@@ -80,7 +87,7 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
     """Run (or resume) the training job `job_id`; a new foreground job when None."""
     spec.check()
     if job_id is None:
-        job_id = store.create_job("train", spec.to_dict(), status="running").id
+        job_id = store.create_job("train", spec.to_dict(), status="running", worker=foreground_worker()).id
     run_dir = run_dir_for(job_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     trial = None

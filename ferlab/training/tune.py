@@ -20,7 +20,7 @@ from ferlab.store import Store
 from ferlab.training import augment, precision
 from ferlab.training.callbacks import StoreRecorder
 from ferlab.training.evaluate import EvalResult, as_model_input, evaluate
-from ferlab.training.fit import Log, one_hot, run_dir_for, training_splits
+from ferlab.training.fit import Log, foreground_worker, one_hot, run_dir_for, training_splits
 from ferlab.training.spec import TuneSpec
 
 _STATUS = {"COMPLETED": "completed", "FAILED": "failed", "INVALID": "failed", "STOPPED": "cancelled"}
@@ -95,7 +95,7 @@ def tune(store: Store, spec: TuneSpec, *, job_id: int | None = None, log: Log = 
     """Run (or resume) the tuning job `job_id`; a new foreground job when None."""
     spec.check()
     if job_id is None:
-        job_id = store.create_job("tune", spec.to_dict(), status="running").id
+        job_id = store.create_job("tune", spec.to_dict(), status="running", worker=foreground_worker()).id
     run_dir = run_dir_for(job_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -24,7 +24,7 @@ def _old_store(url: str) -> None:
 
 def test_a_new_store_is_created_at_head(home, db_url):
     s = Store(db_url)
-    assert current_revision(s.engine) == head_revision(s.engine) == "0002"
+    assert current_revision(s.engine) == head_revision(s.engine) == "0003"
 
 
 def test_an_old_store_says_which_command_upgrades_it(home, db_url):
@@ -38,7 +38,7 @@ def test_db_upgrade_command_keeps_rows(home, db_url, monkeypatch):
     monkeypatch.setenv("FERLAB_DB_URL", db_url)
     out = subprocess.run([sys.executable, "-m", "ferlab", "db", "upgrade"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert "schema 0001 -> 0002" in out.stdout
+    assert "schema 0001 -> 0003" in out.stdout
     s = Store(db_url)
     assert s.get_dataset("old").source == "/src"
     assert s.list_jobs() == []
@@ -70,4 +70,4 @@ def test_migrations_down_and_up(home, db_url):
     command.downgrade(alembic_config(s.engine), "0001")
     assert current_revision(s.engine) == "0001"
     upgrade(s.engine)
-    assert current_revision(s.engine) == "0002"
+    assert current_revision(s.engine) == "0003"

@@ -1,0 +1,159 @@
+"""The runner with real processes: workers, children, heartbeats, cancel, kill -9 recovery."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+
+from ferlab.data.catalog import register
+from ferlab.data.demo import demo_dataset
+from ferlab.models import ModelConfig
+from ferlab.runner import submit
+from ferlab.store import NotFound
+from ferlab.training.spec import TrainSpec
+
+TINY = ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)
+
+
+@pytest.fixture
+def data(store) -> str:
+    register(store, demo_dataset({"train": 40, "val": 10, "test": 10}, seed=9), "small")
+    return "small"
+
+
+@pytest.fixture
+def spec(data) -> TrainSpec:
+    return TrainSpec(data=data, model=TINY, learning_rate=1e-3, epochs=1, precision="float32", augmentation="none")
+
+
+def start_worker(*args: str, stale: float = 30.0) -> subprocess.Popen:
+    env = dict(os.environ, FERLAB_STALE_AFTER_S=str(stale), FERLAB_HEARTBEAT_S="0.5", PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "ferlab", "worker", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_submit_validates_before_storing(store, spec):
+    with pytest.raises(ValueError, match="batch_size"):
+        submit(store, "train", replace(spec, batch_size=0).to_dict())
+    with pytest.raises(ValueError, match="unknown job kind"):
+        submit(store, "paint", spec.to_dict())
+    with pytest.raises(NotFound, match="ferlab data import"):
+        submit(store, "train", replace(spec, data="never-imported").to_dict())
+    assert store.list_jobs() == []
+    assert submit(store, "train", spec.to_dict()).status == "queued"
+
+
+def test_two_real_workers_never_run_the_same_job(store, spec):
+    jobs = [submit(store, "train", spec.to_dict()).id for _ in range(4)]
+    workers = [start_worker("--once"), start_worker("--once")]
+    outputs = [w.communicate(timeout=400)[0] for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+    ran = [int(line.split()[-3]) for out in outputs for line in out.splitlines() if line.endswith("job(s); exiting")]
+    assert sum(ran) == 4
+    for job_id in jobs:
+        job = store.get_job(job_id)
+        assert job.status == "completed" and job.attempts == 1, job
+        [trial] = store.list_trials(job_id)
+        assert store.count_epochs(trial.id) == 1
+    assert len({store.get_job(j).worker for j in jobs}) >= 1
+
+
+def test_cancel_stops_a_running_job_within_one_epoch(store, spec):
+    job = submit(store, "train", replace(spec, data="demo", epochs=40).to_dict())
+    worker = start_worker("--once")
+    try:
+        trial = wait_for(lambda: store.list_trials(job.id), 120, "the trial to start")[0]
+        wait_for(lambda: store.count_epochs(trial.id) >= 1, 120, "the first epoch")
+        store.request_cancel(job.id)
+        worker.communicate(timeout=120)
+    finally:
+        worker.kill()
+    assert store.get_job(job.id).status == "cancelled"
+    n = store.count_epochs(trial.id)
+    assert 1 <= n < 40 and [e.epoch for e in store.epochs([trial.id])] == list(range(1, n + 1))
+
+
+def test_kill_9_mid_epoch_resumes_from_checkpoint_without_lost_or_double_epochs(store, spec):
+    epochs = 8
+    job = submit(store, "train", replace(spec, data="demo", epochs=epochs).to_dict())
+    kills = 0
+    for _ in range(3):
+        worker = start_worker(stale=2.0)
+        trial = wait_for(lambda: store.list_trials(job.id), 120, "the trial")[0]
+        before = store.count_epochs(trial.id)
+        if before >= epochs - 1:
+            worker.kill()
+            break
+        wait_for(lambda: store.count_epochs(trial.id) > before, 120, "a new epoch")
+        time.sleep(0.4)                      # into the next epoch
+        os.kill(worker.pid, signal.SIGKILL)  # the child dies with it (PR_SET_PDEATHSIG)
+        worker.wait()
+        kills += 1
+        stopped = store.count_epochs(trial.id)
+        time.sleep(2.5)
+        assert store.count_epochs(trial.id) == stopped, "the child outlived its worker"
+        assert store.get_job(job.id).status == "running"  # stale, until the next worker looks
+    final = start_worker("--once", stale=2.0)
+    out = final.communicate(timeout=400)[0]
+    assert kills >= 2
+    assert "stale heartbeat, requeued to resume" in out
+    done = store.get_job(job.id)
+    assert done.status == "completed", (done.error, out)
+    assert done.attempts == kills + 1
+    [trial] = store.list_trials(job.id)
+    assert [e.epoch for e in store.epochs([trial.id])] == list(range(1, epochs + 1))
+    log = open(done.log_path).read()
+    assert log.count("resuming job") >= 1
+
+
+def test_a_crashing_child_fails_its_job_and_the_worker_goes_on(store, spec):
+    doomed = submit(store, "train", replace(spec, data="demo", epochs=50).to_dict())
+    after = submit(store, "train", spec.to_dict())
+    worker = start_worker("--once")
+    try:
+        trial = wait_for(lambda: store.list_trials(doomed.id), 120, "the trial")[0]
+        wait_for(lambda: store.count_epochs(trial.id) >= 1, 120, "an epoch")
+        child = subprocess.run(["pgrep", "-f", f"ferlab.runner.child {doomed.id}$"], capture_output=True, text=True)
+        os.kill(int(child.stdout.split()[0]), signal.SIGKILL)
+        out = worker.communicate(timeout=300)[0]
+    finally:
+        worker.kill()
+    failed = store.get_job(doomed.id)
+    assert failed.status == "failed" and "ended with signal 9" in failed.error and "jobs retry" in failed.error
+    assert store.get_job(after.id).status == "completed", out
+    assert store.retry_job(doomed.id).status == "queued"
+
+
+def test_background_train_starts_a_detached_worker_and_logs(store, data):
+    out = subprocess.run([sys.executable, "-m", "ferlab", "train", "--preset", "paper-4conv-baseline", "--data",
+                          data, "--epochs", "1", "--precision", "float32", "--background"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "queued job 1 (train); started a worker" in out.stdout
+    pid = int(out.stdout.split("pid ")[1].split(")")[0])
+    try:
+        wait_for(lambda: store.get_job(1).status in ("completed", "failed"), 300, "the job")
+        assert store.get_job(1).status == "completed", store.get_job(1).error
+        log = subprocess.run([sys.executable, "-m", "ferlab", "jobs", "log", "1"], capture_output=True, text=True)
+        assert "[ferlab] job 1 (train), attempt 1" in log.stdout and "val_accuracy:" in log.stdout
+        again = subprocess.run([sys.executable, "-m", "ferlab", "train", "--data", data, "--epochs", "1",
+                                "--background"], capture_output=True, text=True, timeout=120)
+        assert "a worker is running" in again.stdout
+    finally:
+        os.kill(pid, signal.SIGKILL)  # its child (job 2) dies with it
