@@ -150,6 +150,22 @@ def cmd_tune(args) -> int:
     from ferlab.training.tune import tune
 
     store = _store()
+    if args.distributed:
+        from ferlab.training.tune import distributed_role
+
+        if distributed_role() == "single":
+            raise ValueError("--distributed needs keras-tuner's variables: KERASTUNER_TUNER_ID (chief on "
+                             "the chief, tuner1, tuner2, ... on workers), KERASTUNER_ORACLE_IP and "
+                             "KERASTUNER_ORACLE_PORT; see docs/scale-out.md")
+    elif args.join is not None:
+        raise ValueError("--join is for distributed workers: add --distributed and keras-tuner's variables")
+    if args.join is not None:
+        job = store.get_job(args.join)
+        if job.kind != "tune":
+            raise ValueError(f"job {job.id} is not a tuning job")
+        result = tune(store, TuneSpec.from_dict(job.spec), job_id=job.id, verbose=args.verbose)
+        print(f"worker done: job {job.id} has {result.trials} trial(s)")
+        return 0
     if args.resume is not None:
         job = store.get_job(args.resume)
         if job.kind != "tune" or job.status == "completed":
@@ -352,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("--precision", choices=PRECISIONS, default="auto")
     tu.add_argument("--resume", type=int, metavar="JOB", help="resume an interrupted search")
     tu.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress output")
+    tu.add_argument("--distributed", action="store_true",
+                    help="keras-tuner's distributed mode (one chief, N workers; see docs/scale-out.md)")
+    tu.add_argument("--join", type=int, metavar="JOB", help="as a distributed worker, join the chief's job")
     tu.add_argument("--background", action="store_true", help="queue it for a worker instead (starts one if none runs)")
     tu.add_argument("--json", action="store_true")
     tu.set_defaults(fn=cmd_tune)

@@ -90,10 +90,28 @@ def make_tuner(spec: TuneSpec, store: Store, job_id: int, directory: Path):
     return tuner
 
 
+def distributed_role() -> str:
+    """keras-tuner's distributed mode from its environment: chief, worker or single."""
+    from keras_tuner.src.distribute import utils
+
+    if not utils.has_chief_oracle():
+        return "single"
+    return "chief" if utils.is_chief_oracle() else "worker"
+
+
 def tune(store: Store, spec: TuneSpec, *, job_id: int | None = None, log: Log = print,
          verbose: int = 0) -> TuneResult:
-    """Run (or resume) the tuning job `job_id`; a new foreground job when None."""
+    """Run (or resume) the tuning job `job_id`; a new foreground job when None.
+
+    With keras-tuner's distributed variables set (KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP,
+    KERASTUNER_ORACLE_PORT), the chief serves the oracle until every trial is done and ends the
+    job; each worker joins the chief's job (`job_id`) and runs trials, writing them to the store."""
     spec.check()
+    role = distributed_role()
+    if role == "worker":
+        if job_id is None:
+            raise ValueError("a distributed tuning worker joins the chief's job: `ferlab tune --join JOB`")
+        return _tune_worker(store, spec, job_id, log, verbose)
     if job_id is None:
         job_id = store.create_job("tune", spec.to_dict(), status="running", worker=foreground_worker()).id
     run_dir = run_dir_for(job_id)
@@ -107,7 +125,9 @@ def tune(store: Store, spec: TuneSpec, *, job_id: int | None = None, log: Log = 
         done = sum(t.status == "completed" for t in store.list_trials(job_id))
         log(f"job {job_id}: {spec.algorithm} search over {spec.space.architecture}, {policy}, "
             f"{spec.epochs_per_trial} epochs per trial, data {spec.data!r}"
-            + (f"; resuming after {done} completed trial(s)" if done else ""))
+            + (f"; resuming after {done} completed trial(s)" if done else "")
+            + ("; serving the oracle to distributed workers (`ferlab tune --distributed --join "
+               f"{job_id}`)" if role == "chief" else ""))
         try:
             tuner.search(as_model_input(train_split.images), one_hot(train_split.labels),
                          validation_data=(as_model_input(val_split.images), one_hot(val_split.labels)),
@@ -121,6 +141,12 @@ def tune(store: Store, spec: TuneSpec, *, job_id: int | None = None, log: Log = 
         if not ok:
             raise RuntimeError(f"all {len(trials)} trial(s) failed; see `ferlab jobs show {job_id}`")
         best = max(ok, key=lambda t: t.best_val_accuracy)
+        checkpoint = Path(tuner._get_checkpoint_fname(best.tuner_trial_id))
+        if not checkpoint.exists():  # distributed: the weights are on the worker that ran it
+            store.set_job_status(job_id, "completed")
+            log(f"job {job_id} completed: {len(trials)} trials; best trial {best.number} (val accuracy "
+                f"{best.best_val_accuracy:.4f}); its weights stay with the worker that trained it")
+            return TuneResult(job_id, "completed", len(trials), best.number, best.hyperparameters, None, None)
         model = tuner.hypermodel.build(tuner.oracle.get_trial(best.tuner_trial_id).hyperparameters)
         with warnings.catch_warnings():  # the checkpoint holds weights, not the optimizer's state
             warnings.simplefilter("ignore", UserWarning)
@@ -147,3 +173,20 @@ def tune(store: Store, spec: TuneSpec, *, job_id: int | None = None, log: Log = 
                 store.finish_trial(t.id, "interrupted", error)
         store.set_job_status(job_id, "failed", error=error)
         raise
+
+
+def _tune_worker(store: Store, spec: TuneSpec, job_id: int, log: Log, verbose: int) -> TuneResult:
+    """A distributed worker: run the trials the chief's oracle hands out, then return."""
+    run_dir = run_dir_for(job_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    precision.apply(spec.precision)
+    keras.utils.set_random_seed(spec.seed)
+    train_split, val_split = training_splits(load_dataset(store, spec.data))
+    tuner = make_tuner(spec, store, job_id, run_dir)
+    log(f"job {job_id}: distributed tuning worker {tuner.tuner_id} joined")
+    tuner.search(as_model_input(train_split.images), one_hot(train_split.labels),
+                 validation_data=(as_model_input(val_split.images), one_hot(val_split.labels)),
+                 epochs=spec.epochs_per_trial, verbose=verbose)
+    ran = [t for t in store.list_trials(job_id)]
+    log(f"job {job_id}: worker {tuner.tuner_id} done; the search has {len(ran)} trial(s)")
+    return TuneResult(job_id, "worker-done", len(ran), None, None, None, None)
