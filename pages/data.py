@@ -1,7 +1,11 @@
 import streamlit as st
 
 from ferlab.data import ensure_demo
+from ferlab.data.catalog import sample_faces, save_upload
+from ferlab.labels import CLASSES
+from ferlab.runner.jobs import ImportSpec
 from ferlab.ui.common import friendly_errors, store
+from ferlab.ui.forms import submit_job
 from ferlab.ui.tables import class_counts_chart, datasets_frame
 
 st.title("Data sets")
@@ -10,11 +14,33 @@ with friendly_errors("Preparing the demo set"):
     ensure_demo(s)
 datasets = s.list_datasets()
 st.dataframe(datasets_frame(datasets), hide_index=True, width="stretch")
-if not any(not d.synthetic for d in datasets):
-    st.info("Only the synthetic demo set is here. Import FER2013 (Kaggle's fer2013.csv, the image "
-            "folders or a zip of either) with `ferlab data import PATH`.")
-name = st.selectbox("Class distribution of", [d.name for d in datasets])
+
+with st.expander("Import FER2013", expanded=not any(not d.synthetic for d in datasets)):
+    upload = st.file_uploader("fer2013.csv, or a .zip of the image folders", type=["csv", "zip"])
+    path = st.text_input("... or a path on the server", placeholder="/data/fer2013")
+    name = st.text_input("Name (optional)")
+    if st.button("Import", disabled=not (upload or path)):
+        with friendly_errors("Import"):
+            source = save_upload(upload.name, upload.getvalue()) if upload else path.strip()
+            submit_job(s, "import", ImportSpec(str(source), name.strip() or None))
+            st.caption("The import runs as a job; follow it on **Experiments**, then reload this page.")
+
+name = st.selectbox("Data set", [d.name for d in datasets])
 info = next(d for d in datasets if d.name == name)
 if info.synthetic:
     st.caption("SYNTHETIC demo set: drawn faces for trying the tool; its results say nothing about FER2013.")
 st.altair_chart(class_counts_chart(info), width="stretch")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def faces(cache_path: str, _info):
+    return sample_faces(_info)
+
+
+with friendly_errors("Reading sample faces"):
+    grid = faces(info.cache_path, info)
+    for code, cls in enumerate(CLASSES):
+        cols = st.columns([1] + [1] * 6)
+        cols[0].markdown(f"**{cls}**")
+        for col, face in zip(cols[1:], grid[code]):
+            col.image(face, width=48)

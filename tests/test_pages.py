@@ -1,4 +1,4 @@
-"""Every page renders with Streamlit's AppTest: on a fresh store and with a run in it."""
+"""Every page with Streamlit's AppTest: fresh store, with runs, validation, submit and cancel."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
+ALL = ["home", "data", "experiments", "trials", "compare", "leaderboard"]
+
+
+@pytest.fixture(autouse=True)
+def no_autostart(monkeypatch):
+    monkeypatch.setenv("FERLAB_AUTOSTART_WORKER", "0")
 
 
 def run_page(name: str) -> AppTest:
@@ -16,29 +22,112 @@ def run_page(name: str) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("page", ["home", "data", "runs"])
-def test_fresh_store_pages_say_what_to_do(store, page):
+def seed_runs(store, n_epochs=3):
+    """Two finished training runs (5-conv and 8-conv on the demo set) and a tuning job."""
+    ids = []
+    for arch, opt in (("5conv", "adam"), ("8conv", "adam")):
+        spec = {"data": "demo", "model": {"architecture": arch}, "optimizer": opt, "epochs": n_epochs,
+                "preset": f"paper-{arch}-{opt}"}
+        job = store.create_job("train", spec, status="running")
+        trial = store.start_trial(job.id, 1, {}, params=1000)
+        for e in range(1, n_epochs + 1):
+            store.record_epoch(trial.id, e, loss=1 / e, accuracy=0.3 + 0.1 * e, val_loss=1.1 / e, val_accuracy=0.25 + 0.1 * e)
+        store.add_artifact(trial.id, "/m.keras", dataset="demo", split="test", accuracy=0.5 if arch == "5conv" else 0.6)
+        store.set_job_status(job.id, "completed")
+        ids.append(job.id)
+    tune = store.create_job("tune", {"data": "demo", "space": {"architecture": "4conv"}, "algorithm": "random",
+                                     "max_trials": 2, "epochs_per_trial": 2}, status="running")
+    for n, f in ((1, 8), (2, 16)):
+        t = store.start_trial(tune.id, n, {"filters_1": f, "conv_dropout": 0.1 * n, "batch_size": 32})
+        for e in (1, 2):
+            store.record_epoch(t.id, e, loss=1.0, accuracy=0.2 * n, val_loss=1.0, val_accuracy=0.2 * n + 0.01 * e)
+    return ids, tune.id
+
+
+@pytest.mark.parametrize("page", ALL)
+def test_fresh_store_pages_render_and_say_what_to_do(store, page):
     at = run_page(page)
-    text = " ".join(e.value for e in [*at.info, *at.caption, *at.markdown])
-    assert ("demo" in text) or ("ferlab" in text)
+    assert not at.error, [e.value for e in at.error]
+    said = " ".join(e.value for e in [*at.info, *at.caption, *at.markdown, *at.title])
+    assert said.strip()
+
+
+@pytest.mark.parametrize("page", ALL)
+def test_pages_with_runs(store, page):
+    seed_runs(store)
+    at = run_page(page)
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_experiments_validates_next_to_the_field_and_submits(store):
+    at = run_page("experiments")
+    at.number_input(key="train_epochs").set_value(0).run()
+    assert "epochs must be between 1 and 10000" in at.error[0].value
+    assert at.button[0].disabled
+    at.number_input(key="train_epochs").set_value(2).run()
+    assert not at.error and not at.button[0].disabled
+    at.button[0].click().run()
+    assert "Queued job 1" in at.success[0].value
+    [job] = store.list_jobs()
+    assert job.status == "queued" and job.kind == "train" and job.spec["epochs"] == 2
+
+
+def test_tuning_search_space_is_checked_as_you_type(store):
+    at = run_page("experiments")
+    at.segmented_control[0].set_value("Tuning").run()
+    at.number_input(key="ff_min").set_value(512).run()
+    assert any("first filters: min (512) is greater than max (256)" in e.value for e in at.error)
+    at.number_input(key="ff_min").set_value(32).run()
     assert not at.error
+    at.button[0].click().run()
+    [job] = store.list_jobs()
+    assert job.kind == "tune" and job.spec["space"]["first_filters"] == {"min": 32, "max": 256, "step": 32}
 
 
-def test_runs_page_draws_stored_curves(store):
-    job = store.create_job("train", {"epochs": 3, "data": "demo", "preset": "p"}, status="running")
-    trial = store.start_trial(job.id, 1, {})
-    for e in (1, 2):
-        store.record_epoch(trial.id, e, loss=1.0 / e, accuracy=0.3 * e, val_loss=1.1 / e, val_accuracy=0.25 * e)
-    at = run_page("runs")
-    assert at.dataframe[0].value["epochs"].tolist() == ["2/3"]
+def test_cancel_a_queued_job_from_the_list(store):
+    from ferlab.runner import submit
+    from ferlab.training.spec import preset
+
+    job = submit(store, "train", preset("paper-4conv-baseline", data="demo").to_dict())
+    at = run_page("experiments")
+    at.button(key="cancel").click().run()
+    assert store.get_job(job.id).status == "cancelled"
+
+
+def test_compare_one_click_views_and_reference_lines(store):
+    ids, _ = seed_runs(store)
+    at = run_page("compare")
+    next(b for b in at.button if b.label == "5-conv vs 8-conv").click().run()
+    assert sorted(at.multiselect[0].value) == sorted(ids)
     assert len(at.get("vega_lite_chart")) == 2
 
 
-def test_data_page_lists_the_demo_set_as_synthetic(store):
+def test_leaderboard_ranks_by_test_accuracy_and_keeps_demo_apart(store):
+    seed_runs(store)
+    at = run_page("leaderboard")
+    main = at.dataframe[0].value
+    assert (main["source"] == "literature").all()      # demo runs are not ranked with FER2013
+    assert main["test accuracy"].is_monotonic_decreasing
+    demo = at.dataframe[1].value
+    assert demo["test accuracy"].tolist() == [0.6, 0.5]
+    assert any("not reproduced here" in c.value for c in at.caption)
+
+
+def test_trials_page_sorts_by_val_accuracy(store):
+    seed_runs(store)
+    at = run_page("trials")
+    assert at.dataframe[0].value["trial"].tolist() == [2, 1]
+
+
+def test_data_page_lists_the_demo_set_and_rejects_an_empty_path(store):
     at = run_page("data")
     frame = at.dataframe[0].value
     assert frame.loc[frame["name"] == "demo", "kind"].tolist() == ["synthetic demo"]
     assert any("SYNTHETIC" in c.value for c in at.caption)
+    at.text_input[0].set_value("/no/such/place").run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert "does not exist on the server" in at.error[0].value
+    assert store.list_jobs() == []
 
 
 def test_old_schema_shows_the_upgrade_command(home, db_url, monkeypatch):
@@ -46,7 +135,7 @@ def test_old_schema_shows_the_upgrade_command(home, db_url, monkeypatch):
 
     upgrade(make_engine(db_url), "0001")
     monkeypatch.setenv("FERLAB_DB_URL", db_url)
-    at = AppTest.from_file(str(PAGES / "home.py"), default_timeout=60).run()
-    assert not at.exception
-    assert "needs an upgrade" in at.error[0].value
-    assert at.code[0].value == "ferlab db upgrade"
+    for page in ALL:
+        at = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=60).run()
+        assert not at.exception
+        assert "needs an upgrade" in at.error[0].value and at.code[0].value == "ferlab db upgrade"

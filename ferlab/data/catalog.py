@@ -108,3 +108,33 @@ def load_dataset(store: Store, name_or_path: str) -> Dataset:
     return Dataset(splits=load_splits(Path(info.cache_path)), source=info.source, layout=info.layout,
                    synthetic=info.synthetic, val_from_train=info.val_from_train,
                    val_fraction=info.val_fraction, seed=info.seed)
+
+
+def sample_faces(info: DatasetInfo, per_class: int = 6, split: str = "train", seed: int = 0) -> dict[int, list]:
+    """A few faces per class from a cached data set (for the Data page's grid)."""
+    import numpy as np
+
+    with np.load(info.cache_path) as z:
+        if f"{split}_labels" not in z.files:
+            split = next(s for s in ("train", "val", "test") if f"{s}_labels" in z.files)
+        labels = z[f"{split}_labels"]
+        images = z[f"{split}_images"]
+    rng = np.random.default_rng(seed)
+    out = {}
+    for code in range(7):
+        idx = np.flatnonzero(labels == code)
+        out[code] = [images[i] for i in rng.permutation(idx)[:per_class]]
+    return out
+
+
+def save_upload(name: str, data: bytes) -> Path:
+    """Keep an uploaded source under FERLAB_HOME/uploads for an import job to read."""
+    if not data:
+        raise DataError(f"{name or 'the upload'} is empty (0 bytes); upload fer2013.csv or a .zip of the image folders")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(name).name).strip("-.") or "upload"
+    if Path(safe).suffix.lower() not in (".csv", ".zip"):
+        raise DataError(f"{name}: upload a .csv (fer2013.csv) or a .zip of the image folders")
+    target = config.home() / "uploads" / safe
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target

@@ -13,7 +13,22 @@ def run(job_id: int) -> int:
     job = store.get_job(job_id)
     spec = parse_spec(job.kind, job.spec)
     print(f"[ferlab] job {job.id} ({job.kind}), attempt {job.attempts}", flush=True)
-    if job.kind == "train":
+    if job.kind == "import":
+        from ferlab.data import DataError, import_dataset
+
+        try:
+            report = import_dataset(store, spec.path, spec.name, val_fraction=spec.val_fraction, seed=spec.seed)
+        except DataError as e:
+            store.set_job_status(job.id, "failed", error=str(e))
+            print(f"[ferlab] import failed: {e}", flush=True)
+            return 1
+        info = report.dataset
+        print(f"[ferlab] {'imported' if report.created else 'already imported as'} {info.name!r}: "
+              f"{info.split_sizes()}, {info.skipped} skipped", flush=True)
+        for p in report.problems[:50]:
+            print(f"  skipped {p}", flush=True)
+        store.set_job_status(job.id, "completed")
+    elif job.kind == "train":
         from ferlab.training.fit import train
 
         train(store, spec, job_id=job.id)

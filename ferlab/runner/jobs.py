@@ -2,20 +2,52 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
 from ferlab.store import Store
 from ferlab.store.entities import JobInfo
 
-KINDS = ("train", "tune")
+KINDS = ("train", "tune", "import")
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """Import a FER2013 source (an upload saved on the server, or a server path)."""
+
+    path: str
+    name: str | None = None
+    val_fraction: float = 0.1
+    seed: int = 1234
+    data: str = "demo"  # not a training data set; keeps `submit`'s checks uniform
+
+    def errors(self) -> dict[str, str]:
+        e = {}
+        if not self.path or not Path(self.path).expanduser().exists():
+            e["path"] = f"{self.path or '(empty)'} does not exist on the server"
+        if not 0.0 <= self.val_fraction < 1.0:
+            e["val_fraction"] = "val fraction must be in [0, 1)"
+        return e
+
+    def check(self) -> "ImportSpec":
+        errors = self.errors()
+        if errors:
+            raise ValueError("; ".join(errors.values()))
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def parse_spec(kind: str, spec: dict):
-    """The TrainSpec / TuneSpec a stored job runs; raises ValueError saying what is wrong."""
+    """The spec value a stored job runs; raises ValueError saying what is wrong."""
     from ferlab.training.spec import TrainSpec, TuneSpec
 
     if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r} (choose {', '.join(KINDS)})")
+    parse = {"train": TrainSpec.from_dict, "tune": TuneSpec.from_dict, "import": lambda d: ImportSpec(**d)}[kind]
     try:
-        value = TrainSpec.from_dict(spec) if kind == "train" else TuneSpec.from_dict(spec)
+        value = parse(spec)
     except (TypeError, KeyError) as e:
         raise ValueError(f"malformed {kind} spec: {e}") from None
     return value.check()
@@ -25,8 +57,6 @@ def submit(store: Store, kind: str, spec: dict, *, origin: str = "user", experim
     """Store a queued job after checking its spec and its data set's existence."""
     parsed = parse_spec(kind, spec)
     if parsed.data != "demo":
-        from pathlib import Path
-
         from ferlab.store import NotFound
 
         try:

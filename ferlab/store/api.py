@@ -264,6 +264,42 @@ class Store:
             q = select(SqlWorker).where(SqlWorker.status != "stopped", SqlWorker.heartbeat_at >= cutoff)
             return [_worker(r) for r in s.scalars(q)]
 
+    def job_summaries(self, limit: int | None = None, status: str | None = None) -> list[E.JobSummary]:
+        """Every job (newest first) with its trial and epoch counts, best val accuracy and the
+        accuracy of its saved model: four queries, whatever the number of jobs."""
+        with self.session() as s:
+            q = select(SqlJob).order_by(SqlJob.id.desc())
+            if status:
+                q = q.where(SqlJob.status == status)
+            if limit:
+                q = q.limit(limit)
+            jobs = [_job(r) for r in s.scalars(q)]
+            ids = [j.id for j in jobs]
+            if not ids:
+                return []
+            trial_rows = s.execute(select(SqlTrial.job_id, SqlTrial.id, SqlTrial.best_val_accuracy, SqlTrial.params)
+                                   .where(SqlTrial.job_id.in_(ids))).all()
+            epochs = dict(s.execute(select(SqlTrial.job_id, func.count(SqlEpoch.id))
+                                    .join(SqlEpoch, SqlEpoch.trial_id == SqlTrial.id)
+                                    .where(SqlTrial.job_id.in_(ids)).group_by(SqlTrial.job_id)).all())
+            arts = s.execute(select(SqlTrial.job_id, SqlArtifact.accuracy, SqlArtifact.split)
+                             .join(SqlArtifact, SqlArtifact.trial_id == SqlTrial.id)
+                             .where(SqlTrial.job_id.in_(ids), SqlArtifact.kind == "model")).all()
+        best: dict[int, tuple] = {}
+        count: dict[int, int] = {}
+        for job_id, trial_id, val, params in trial_rows:
+            count[job_id] = count.get(job_id, 0) + 1
+            if val is not None and (job_id not in best or val > best[job_id][0]):
+                best[job_id] = (val, trial_id, params)
+            elif job_id not in best:
+                best.setdefault(job_id, (None, trial_id, params))
+        test: dict[int, tuple] = {}
+        for job_id, acc, split in arts:
+            if acc is not None and (job_id not in test or acc > test[job_id][0]):
+                test[job_id] = (acc, split)
+        return [E.JobSummary(j, count.get(j.id, 0), epochs.get(j.id, 0), *best.get(j.id, (None, None, None)),
+                             *test.get(j.id, (None, None))) for j in jobs]
+
     # --- trials and epochs ---------------------------------------------------------------------
 
     @retry_locked

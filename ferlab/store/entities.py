@@ -95,3 +95,17 @@ class WorkerInfo:
     status: str
     started_at: datetime
     heartbeat_at: datetime
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """A job with what the pages show about it, gathered in a few queries for all jobs."""
+
+    job: JobInfo
+    trials: int
+    epochs: int                      # epoch rows stored, all trials
+    best_val_accuracy: float | None
+    best_trial_id: int | None
+    params: int | None
+    test_accuracy: float | None      # of the job's best saved model
+    test_split: str | None

@@ -1,4 +1,4 @@
-"""Store values as pandas frames and Altair charts for the pages."""
+"""Store values as pandas frames and Altair charts for the pages (no page logic here)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import altair as alt
 import pandas as pd
 
 from ferlab.labels import CLASSES
+from ferlab.literature import all_results, reference_lines
 from ferlab.store import Store
-from ferlab.store.entities import DatasetInfo
+from ferlab.store.entities import DatasetInfo, JobSummary
 
 
 def datasets_frame(datasets: list[DatasetInfo]) -> pd.DataFrame:
@@ -29,34 +30,123 @@ def class_counts_chart(info: DatasetInfo) -> alt.Chart:
         tooltip=["split", "class", "images"])
 
 
-def jobs_frame(store: Store, limit: int = 50) -> pd.DataFrame:
+def describe(job) -> str:
+    spec = job.spec
+    if job.kind == "import":
+        return f"import {spec.get('path', '')}"
+    if job.kind == "tune":
+        space = spec.get("space", {})
+        return f"tune {space.get('architecture')} ({spec.get('algorithm')}, {spec.get('max_trials')} trials)"
+    model = spec.get("model", {}).get("architecture")
+    return f"{spec.get('preset') or 'custom'}: {model}, {spec.get('optimizer')}"
+
+
+def planned_epochs(job) -> int:
+    if job.kind == "train":
+        return int(job.spec.get("epochs", 0))
+    if job.kind == "tune":
+        return int(job.spec.get("max_trials", 0)) * int(job.spec.get("epochs_per_trial", 0))
+    return 0
+
+
+def jobs_frame(summaries: list[JobSummary]) -> pd.DataFrame:
     rows = []
-    for job in store.list_jobs(limit=limit):
-        trials = store.list_trials(job.id)
-        best = max((t.best_val_accuracy or 0.0 for t in trials), default=None)
-        epochs = sum(store.count_epochs(t.id) for t in trials)
-        spec = job.spec
-        rows.append({"job": job.id, "kind": job.kind, "status": job.status,
-                     "preset": spec.get("preset") or spec.get("model", {}).get("architecture"),
-                     "data": spec.get("data"), "epochs": f"{epochs}/{spec.get('epochs', '?')}",
-                     "best val acc": best, "created": job.created_at})
+    for s in summaries:
+        planned = planned_epochs(s.job)
+        done = 1.0 if s.job.status == "completed" else (min(1.0, s.epochs / planned) if planned else 0.0)
+        rows.append({"job": s.job.id, "kind": s.job.kind, "status": s.job.status, "what": describe(s.job),
+                     "data": s.job.spec.get("data") if s.job.kind != "import" else s.job.spec.get("name"),
+                     "progress": done, "epochs": s.epochs, "best val acc": s.best_val_accuracy,
+                     "test acc": s.test_accuracy, "params": s.params, "origin": s.job.origin,
+                     "created": s.job.created_at})
+    return pd.DataFrame(rows, columns=["job", "kind", "status", "what", "data", "progress", "epochs",
+                                       "best val acc", "test acc", "params", "origin", "created"])
+
+
+def trials_frame(store: Store, job_id: int) -> pd.DataFrame:
+    rows = []
+    for t in store.list_trials(job_id):
+        row = {"trial": t.number, "trial_id": t.id, "status": t.status, "best val acc": t.best_val_accuracy,
+               "best epoch": t.best_epoch, "params": t.params}
+        row.update({k: v for k, v in t.hyperparameters.items() if not isinstance(v, (dict, list))})
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def curves_frame(store: Store, job_ids: list[int]) -> pd.DataFrame:
-    trials = {t.id: t for j in job_ids for t in store.list_trials(j)}
+def parallel_coordinates_chart(frame: pd.DataFrame, dims: list[str]) -> alt.Chart:
+    """Each trial a line across its (min-max scaled) hyperparameters, coloured by val accuracy."""
+    data = frame.dropna(subset=["best val acc"]).copy()
+    long = []
+    for _, row in data.iterrows():
+        for d in dims:
+            col = pd.to_numeric(data[d], errors="coerce")
+            value = pd.to_numeric(pd.Series([row[d]]), errors="coerce").iloc[0]
+            lo, hi = col.min(), col.max()
+            scaled = 0.5 if pd.isna(value) or hi == lo else (value - lo) / (hi - lo)
+            long.append({"trial": row["trial"], "hyperparameter": d, "scaled": scaled, "value": str(row[d]),
+                         "val acc": row["best val acc"]})
+    return alt.Chart(pd.DataFrame(long)).mark_line(point=True).encode(
+        x=alt.X("hyperparameter:N", sort=dims), y=alt.Y("scaled:Q", title="min to max"),
+        detail="trial:N", color=alt.Color("val acc:Q", scale=alt.Scale(scheme="viridis")),
+        tooltip=["trial", "hyperparameter", "value", alt.Tooltip("val acc:Q", format=".4f")])
+
+
+def curves_frame(store: Store, trial_labels: dict[int, str]) -> pd.DataFrame:
     rows = []
-    for e in store.epochs(trials):
-        run = f"job {trials[e.trial_id].job_id} / trial {trials[e.trial_id].number}"
+    for e in store.epochs(trial_labels):
         for metric, value in (("train accuracy", e.accuracy), ("val accuracy", e.val_accuracy),
                               ("train loss", e.loss), ("val loss", e.val_loss)):
             if value is not None:
-                rows.append({"run": run, "epoch": e.epoch, "metric": metric, "value": value})
+                rows.append({"run": trial_labels[e.trial_id], "epoch": e.epoch, "metric": metric, "value": value})
     return pd.DataFrame(rows, columns=["run", "epoch", "metric", "value"])
 
 
-def curves_chart(frame: pd.DataFrame, kind: str = "accuracy") -> alt.Chart:
+def job_trial_labels(store: Store, job_ids: list[int]) -> dict[int, str]:
+    labels = {}
+    for job_id in job_ids:
+        trials = store.list_trials(job_id)
+        for t in trials:
+            labels[t.id] = f"job {job_id}" if len(trials) == 1 else f"job {job_id} / trial {t.number}"
+    return labels
+
+
+def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool = False) -> alt.LayerChart | alt.Chart:
     data = frame[frame["metric"].str.endswith(kind)]
-    return alt.Chart(data).mark_line(point=True).encode(
-        x="epoch:Q", y=alt.Y("value:Q", title=kind), color="run:N", strokeDash="metric:N",
+    lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x="epoch:Q", y=alt.Y("value:Q", title=kind, scale=alt.Scale(zero=False)), color="run:N",
+        strokeDash=alt.StrokeDash("metric:N", sort=["val " + kind, "train " + kind]),
         tooltip=["run", "epoch", "metric", alt.Tooltip("value:Q", format=".4f")])
+    if not (references and kind == "accuracy"):
+        return lines
+    refs = pd.DataFrame([{"label": f"{r.model}: {r.accuracy:.2%}", "accuracy": r.accuracy} for r in reference_lines()])
+    rules = alt.Chart(refs).mark_rule(color="gray", strokeDash=[2, 2]).encode(y="accuracy:Q", tooltip=["label"])
+    text = alt.Chart(refs).mark_text(align="left", dx=4, dy=-5, color="gray", fontSize=10).encode(
+        y="accuracy:Q", x=alt.value(4), text="label:N")
+    return alt.layer(lines, rules, text)
+
+
+def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], literature: bool = True) -> pd.DataFrame:
+    """Our completed models ranked by the test accuracy of their best-val checkpoint, with the
+    literature's rows merged and marked."""
+    rows = []
+    for s in summaries:
+        if s.test_accuracy is None or s.job.kind == "import":
+            continue
+        spec = s.job.spec
+        optimizer = spec.get("optimizer") or ",".join(spec.get("space", {}).get("optimizers", []))
+        arch = spec.get("model", {}).get("architecture") or spec.get("space", {}).get("architecture")
+        rows.append({"model": f"job {s.job.id}: {describe(s.job)}", "source": s.job.origin,
+                     "test accuracy": s.test_accuracy, "split": s.test_split, "params": s.params,
+                     "epochs": s.epochs, "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),
+                     "synthetic": spec.get("data") in synthetic_data})
+    if literature:
+        for r in all_results():
+            rows.append({"model": r.model, "source": "literature", "test accuracy": r.accuracy, "split": "test",
+                         "params": r.params, "epochs": None, "architecture": r.kind, "optimizer": None,
+                         "data": "FER2013", "synthetic": False, "cited": r.source})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame = frame.sort_values("test accuracy", ascending=False, kind="stable").reset_index(drop=True)
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    return frame

@@ -1,0 +1,91 @@
+"""Experiment forms: widgets -> TrainSpec / TuneSpec, with each field's error shown beside it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import streamlit as st
+
+from ferlab.models.config import ARCHITECTURES, DEFAULTS
+from ferlab.models.search import Range, SearchSpace
+from ferlab.runner import ensure_worker, submit
+from ferlab.store import Store
+from ferlab.training.spec import PRESETS, TrainSpec, TuneSpec
+
+BATCH_SIZES = (32, 64, 128)
+
+
+def _field_error(errors: dict, *keys: str) -> None:
+    for key in keys:
+        if key in errors:
+            st.error(errors[key], icon=":material/error:")
+
+
+def train_form(datasets: list[str]) -> tuple[TrainSpec, dict]:
+    choice = st.selectbox("Preset", [*PRESETS, "custom"], index=list(PRESETS).index("paper-8conv-adam"))
+    base = PRESETS.get(choice, PRESETS["paper-8conv-adam"])
+    data = st.selectbox("Data set", datasets, key="train_data")
+    left, right = st.columns(2)
+    arch = left.selectbox("Model", ARCHITECTURES, index=ARCHITECTURES.index(base.model.architecture),
+                          disabled=choice != "custom")
+    optimizer = right.selectbox("Optimizer", ("adam", "sgd"), index=("adam", "sgd").index(base.optimizer),
+                                disabled=choice != "custom")
+    lr = left.number_input("Learning rate", value=base.learning_rate, format="%.5f", step=1e-4,
+                           disabled=choice != "custom", key="train_lr")
+    batch = right.selectbox("Batch size", BATCH_SIZES, index=BATCH_SIZES.index(base.batch_size))
+    epochs = left.number_input("Epochs", value=base.epochs, step=1, key="train_epochs")
+    seed = right.number_input("Seed", value=base.seed, step=1, key="train_seed")
+    spec = replace(base, data=data, batch_size=int(batch), epochs=int(epochs), seed=int(seed),
+                   preset=None if choice == "custom" else choice)
+    if choice == "custom":
+        model = DEFAULTS[arch] if arch != base.model.architecture else base.model
+        spec = replace(spec, model=model, optimizer=optimizer, learning_rate=float(lr))
+    errors = spec.errors()
+    _field_error(errors, "epochs", "batch_size", "learning_rate", "model", "data")
+    return spec, errors
+
+
+def _range(label: str, default: Range, integer: bool, key: str) -> Range:
+    cols = st.columns([2, 1, 1, 1])
+    cols[0].markdown(f"**{label}**")
+    kind = (lambda v: int(v)) if integer else float
+    fmt = None if integer else "%.2f"
+    values = [c.number_input(n, value=kind(getattr(default, n)), key=f"{key}_{n}", format=fmt,
+                             step=kind(default.step)) for c, n in zip(cols[1:], ("min", "max", "step"))]
+    return Range(*values)
+
+
+def tune_form(datasets: list[str]) -> tuple[TuneSpec, dict]:
+    data = st.selectbox("Data set", datasets, key="tune_data")
+    left, mid, right = st.columns(3)
+    arch = left.selectbox("Model", ("8conv", "5conv", "4conv"))
+    algorithm = mid.selectbox("Search", ("random", "hyperband"), help="Hyperband stops bad trials early")
+    trials = right.number_input("Max trials", value=10, step=1, disabled=algorithm == "hyperband")
+    epochs = left.number_input("Epochs per trial", value=20, step=1)
+    seed = mid.number_input("Seed", value=1, step=1, key="tune_seed")
+    st.caption("Search space (the paper's ranges; checked as you type)")
+    paper = SearchSpace()
+    space = SearchSpace(
+        architecture=arch,
+        first_filters=_range("First conv filters", paper.first_filters, True, "ff"),
+        other_filters=_range("Other conv filters", paper.other_filters, True, "of"),
+        conv_dropout=_range("Conv dropout", paper.conv_dropout, False, "cd"),
+        dense_dropout=_range("Dense dropout", paper.dense_dropout, False, "dd"),
+        optimizers=tuple(st.multiselect("Optimizers", ("adam", "sgd"), default=["adam"])),
+        learning_rates=tuple(float(v) for v in st.multiselect("Learning rates", (1e-4, 3e-4, 1e-3, 1e-2),
+                                                              default=[1e-4])),
+        batch_sizes=tuple(st.multiselect("Batch sizes", BATCH_SIZES, default=[32])))
+    spec = TuneSpec(data=data, space=space, algorithm=algorithm, max_trials=int(trials),
+                    epochs_per_trial=int(epochs), seed=int(seed))
+    errors = spec.errors()
+    for key, message in errors.items():
+        st.error(f"{key.removeprefix('space.').replace('_', ' ')}: {message}", icon=":material/error:")
+    return spec, errors
+
+
+def submit_job(store: Store, kind: str, spec) -> None:
+    """Queue the job and start a worker when none is alive (FERLAB_AUTOSTART_WORKER=0: never)."""
+    job = submit(store, kind, spec.to_dict())
+    pid = ensure_worker(store) if os.environ.get("FERLAB_AUTOSTART_WORKER", "1") != "0" else None
+    st.success(f"Queued job {job.id}." + (f" Started a worker (pid {pid})." if pid else ""))

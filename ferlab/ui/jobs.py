@@ -1,0 +1,42 @@
+"""The live job list (a fragment that reruns itself, not the page) with cancel, retry and log."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ferlab.runner import ensure_worker, live_worker, tail
+from ferlab.store import Store
+from ferlab.ui.common import friendly_errors
+from ferlab.ui.tables import jobs_frame
+
+COLUMNS = {"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
+           "best val acc": st.column_config.NumberColumn(format="%.4f"),
+           "test acc": st.column_config.NumberColumn(format="%.4f")}
+
+
+@st.fragment(run_every=5)
+def job_list(store: Store, limit: int = 50) -> None:
+    frame = jobs_frame(store.job_summaries(limit=limit))
+    if frame.empty:
+        st.info("No jobs yet: submit one above.")
+        return
+    if (frame["status"] == "queued").any() and not live_worker(store):
+        st.warning("Jobs are queued but no worker is running. Start one with `ferlab worker`, "
+                   "or submit again (the app starts one).")
+    st.dataframe(frame.drop(columns=["created"]), hide_index=True, width="stretch", column_config=COLUMNS)
+    job_id = st.selectbox("Job", frame["job"].tolist(), key="job_pick")
+    job = store.get_job(job_id)
+    left, right, _ = st.columns([1, 1, 4])
+    if left.button("Cancel", disabled=job.status not in ("queued", "running"), key="cancel"):
+        with friendly_errors("Cancelling"):
+            store.request_cancel(job_id)
+            st.toast(f"Job {job_id}: cancel requested; it stops after its current epoch.")
+    if right.button("Retry", disabled=job.status not in ("failed", "cancelled"), key="retry"):
+        with friendly_errors("Retrying"):
+            store.retry_job(job_id)
+            ensure_worker(store)
+            st.toast(f"Job {job_id} queued again; it resumes from its last checkpoint.")
+    if job.error and job.status == "failed":
+        st.error(job.error.strip().splitlines()[-1])
+    log = tail(job.log_path, 25)
+    st.code(log or "(no log yet)", language="text")

@@ -1,0 +1,33 @@
+import streamlit as st
+
+from ferlab.ui.common import store
+from ferlab.ui.compare import pick_pair
+from ferlab.ui.tables import curves_chart, curves_frame, describe, job_trial_labels
+
+st.title("Compare")
+s = store()
+runs = [x for x in s.job_summaries() if x.job.kind in ("train", "tune") and x.epochs > 0]
+if not runs:
+    st.info("No curves yet. Train something on **Experiments** (the demo set takes a minute).")
+    st.stop()
+names = {x.job.id: f"job {x.job.id}: {describe(x.job)} on {x.job.spec.get('data')}"
+         + (" [reference]" if x.job.origin == "reference" else "") for x in runs}
+a, b, _ = st.columns([1, 1, 3])
+for col, label, view in ((a, "5-conv vs 8-conv", "arch"), (b, "Adam vs SGD", "optimizer")):
+    col.button(label, on_click=lambda v=view: st.session_state.update(compare_runs=pick_pair(runs, v)))
+picked = st.multiselect("Runs", list(names), default=[runs[0].job.id], format_func=names.get, key="compare_runs")
+refs = st.toggle("Show the paper's reported accuracies", value=True)
+
+
+@st.fragment(run_every=10)
+def charts():
+    frame = curves_frame(s, job_trial_labels(s, picked))
+    if frame.empty:
+        st.caption("Pick one or more runs.")
+        return
+    left, right = st.columns(2)
+    left.altair_chart(curves_chart(frame, "accuracy", references=refs), width="stretch")
+    right.altair_chart(curves_chart(frame, "loss"), width="stretch")
+
+
+charts()

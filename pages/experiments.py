@@ -1,0 +1,18 @@
+import streamlit as st
+
+from ferlab.ui.common import friendly_errors, store
+from ferlab.ui.forms import submit_job, train_form, tune_form
+from ferlab.ui.jobs import job_list
+
+st.title("Experiments")
+s = store()
+datasets = ["demo", *(d.name for d in s.list_datasets() if d.name != "demo")]
+kind = st.segmented_control("New job", ("Training", "Tuning"), default="Training")
+spec, errors = (train_form if kind == "Training" else tune_form)(datasets)
+if st.button("Submit", type="primary", disabled=bool(errors)):
+    with friendly_errors("Submitting the job"):
+        submit_job(s, "train" if kind == "Training" else "tune", spec)
+if "demo" == spec.data:
+    st.caption("The demo set is SYNTHETIC: good for trying the lab in a minute, meaningless for FER2013.")
+st.divider()
+job_list(s)

@@ -1,0 +1,29 @@
+import streamlit as st
+
+from ferlab.literature import MISSING_TABLE2_ROWS, PAPER
+from ferlab.ui.common import store
+from ferlab.ui.tables import leaderboard_frame
+
+st.title("Leaderboard")
+s = store()
+synthetic = {d.name for d in s.list_datasets() if d.synthetic} | {"demo"}
+frame = leaderboard_frame(s.job_summaries(), synthetic)
+left, right = st.columns(2)
+show_lit = left.toggle("Include the literature", value=True)
+sources = right.multiselect("Sources", ["user", "reference", "literature"], default=["user", "reference", "literature"])
+real = frame[~frame["synthetic"]] if not frame.empty else frame
+if not real.empty:
+    real = real[real["source"].isin(sources if show_lit else [x for x in sources if x != "literature"])]
+    real = real.assign(rank=range(1, len(real) + 1))
+    st.dataframe(real.drop(columns=["synthetic"]), hide_index=True, width="stretch",
+                 column_config={"test accuracy": st.column_config.NumberColumn(format="%.4f")})
+    st.download_button("Download CSV", real.to_csv(index=False), "ferlab-leaderboard.csv", "text/csv")
+st.caption(f"Our runs rank by the test accuracy of their best-val checkpoint (val where a data set has "
+           f"no test split). Literature rows come from {PAPER}, Table 2; {MISSING_TABLE2_ROWS} of its rows "
+           "are not reproduced here (see ferlab/literature.py).")
+if real.empty or not (real["source"] != "literature").any():
+    st.info("None of your FER2013 runs has finished yet. Import FER2013 on **Data**, then train on **Experiments**.")
+demo = frame[frame["synthetic"]] if not frame.empty else frame
+if not demo.empty:
+    st.subheader("Synthetic demo-set runs (not ranked with FER2013)")
+    st.dataframe(demo.drop(columns=["synthetic", "rank"]), hide_index=True, width="stretch")

@@ -1,0 +1,34 @@
+import streamlit as st
+
+from ferlab.ui.common import store
+from ferlab.ui.tables import curves_chart, curves_frame, parallel_coordinates_chart, trials_frame
+
+st.title("Trials")
+s = store()
+tunes = [j for j in s.list_jobs() if j.kind == "tune"]
+if not tunes:
+    st.info("No tuning job yet. Start one on **Experiments** (Tuning) or with "
+            "`ferlab tune --model 8conv --trials 10 --epochs-per-trial 5 --data demo`.")
+    st.stop()
+job_id = st.selectbox("Tuning job", [j.id for j in tunes], format_func=lambda i: f"job {i}")
+frame = trials_frame(s, job_id)
+if frame.empty:
+    st.caption("No trial has started yet.")
+    st.stop()
+frame = frame.sort_values("best val acc", ascending=False, na_position="last")
+picked = st.dataframe(frame.drop(columns=["trial_id"]), hide_index=True, width="stretch",
+                      on_select="rerun", selection_mode="multi-row", key="trial_table")
+dims = [c for c in frame.columns if c.startswith("filters_") or c in ("conv_dropout", "dense_dropout",
+                                                                        "learning_rate", "batch_size")]
+if frame["best val acc"].notna().any():
+    st.subheader("Hyperparameters against val accuracy")
+    st.altair_chart(parallel_coordinates_chart(frame, dims), width="stretch")
+rows = picked.selection.rows or list(range(min(3, len(frame))))
+chosen = frame.iloc[rows]
+labels = {int(r.trial_id): f"trial {int(r.trial)}" for r in chosen.itertuples()}
+curves = curves_frame(s, labels)
+st.subheader("Curves of the selected trials" if picked.selection.rows else "Curves of the top trials")
+if not curves.empty:
+    left, right = st.columns(2)
+    left.altair_chart(curves_chart(curves, "accuracy"), width="stretch")
+    right.altair_chart(curves_chart(curves, "loss"), width="stretch")
