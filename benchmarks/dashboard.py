@@ -1,0 +1,103 @@
+"""Rerun time of the Compare and Leaderboard pages with 200 runs of 150 epochs in runs.db.
+
+    .venv/bin/python benchmarks/dashboard.py [--runs 200] [--epochs 150] [--repeats 5]
+
+Builds the store with `make_store` (usable alone to get such a runs.db), then times each page's
+rerun with Streamlit's AppTest (script execution, store queries and chart building; not the
+browser's drawing). The baseline is the same pages on an empty store, in this same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def make_store(url: str, runs: int, epochs: int, seed: int = 0) -> None:
+    """`runs` finished training jobs of `epochs` epochs each (random but plausible curves)."""
+    import numpy as np
+    from sqlalchemy import insert
+
+    from ferlab.store import Store
+    from ferlab.store.models import SqlArtifact, SqlEpoch, SqlJob, SqlTrial, utcnow
+
+    store = Store(url)
+    rng = np.random.default_rng(seed)
+    now = utcnow()
+    with store.session() as s:
+        for i in range(runs):
+            arch, opt = ("5conv", "8conv")[i % 2], ("adam", "sgd")[(i // 2) % 2]
+            spec = {"data": "fer2013", "model": {"architecture": arch}, "optimizer": opt, "epochs": epochs,
+                    "preset": f"paper-{arch}-{opt}"}
+            job = SqlJob(kind="train", spec=spec, status="completed", origin="user", cancel_requested=False,
+                         attempts=1, created_at=now, finished_at=now)
+            s.add(job)
+            s.flush()
+            top = rng.uniform(0.55, 0.7)
+            trial = SqlTrial(job_id=job.id, number=1, hyperparameters={}, status="completed", params=5_281_223,
+                             best_val_accuracy=top, best_epoch=epochs, started_at=now)
+            s.add(trial)
+            s.flush()
+            e = np.arange(1, epochs + 1)
+            val = top * (1 - np.exp(-e / 20)) + rng.normal(0, 0.005, epochs)
+            s.execute(insert(SqlEpoch), [dict(trial_id=trial.id, epoch=int(k), loss=float(1.8 / k ** 0.3),
+                                              accuracy=float(v + 0.05), val_loss=float(1.9 / k ** 0.25),
+                                              val_accuracy=float(v), learning_rate=1e-4, seconds=200.0,
+                                              created_at=now) for k, v in zip(e, val)])
+            s.add(SqlArtifact(trial_id=trial.id, kind="model", path=f"/m{i}.keras", dataset="fer2013", split="test",
+                              accuracy=float(top - 0.01), metrics={}, created_at=now))
+    store.close()
+
+
+def time_page(page: str, repeats: int) -> float:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "pages" / f"{page}.py"), default_timeout=120).run()  # warm caches
+    assert not at.exception, at.exception
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--runs", type=int, default=200)
+    p.add_argument("--epochs", type=int, default=150)
+    p.add_argument("--repeats", type=int, default=5)
+    args = p.parse_args()
+    os.environ["FERLAB_AUTOSTART_WORKER"] = "0"
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["FERLAB_HOME"] = tmp
+        for label, runs in (("empty", 0), ("full", args.runs)):
+            url = f"sqlite:///{tmp}/{label}.db"
+            if runs:
+                t = time.perf_counter()
+                make_store(url, runs, args.epochs)
+                print(f"built {runs} runs x {args.epochs} epochs in {time.perf_counter() - t:.1f} s")
+            else:
+                from ferlab.store import Store
+
+                Store(url).close()
+            os.environ["FERLAB_DB_URL"] = url
+            for page in ("compare", "leaderboard"):
+                results[label, page] = time_page(page, args.repeats)
+    print(f"median rerun of {args.repeats} (AppTest), {args.runs} runs x {args.epochs} epochs vs an empty store:")
+    for page in ("compare", "leaderboard"):
+        full, empty = results["full", page], results["empty", page]
+        print(f"  {page:<12} {full:6.3f} s   (empty store {empty:.3f} s; ratio {full / empty:.2f})")
+
+
+if __name__ == "__main__":
+    main()

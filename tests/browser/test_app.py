@@ -1,0 +1,66 @@
+"""The app in headless Chromium: every page renders, a demo job submitted from the browser runs
+on a worker the app starts, and its curve appears. Screenshots go to artifacts/browser/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS
+
+# page path -> (title, an element that only appears once the page has finished drawing)
+PAGES = {"": ("ferlab", "text=Best models so far"), "data": ("Data sets", "[data-testid='stImage']"),
+         "experiments": ("Experiments", "text=No jobs yet"), "trials": ("Trials", "[data-testid='stAlert']"),
+         "compare": ("Compare", "[data-testid='stAlert']"), "leaderboard": ("Leaderboard", "[data-testid='stDataFrame']")}
+
+
+def wait_ready(page):
+    page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders(app_server, page, path):
+    url, _ = app_server
+    title, drawn = PAGES[path]
+    page.goto(f"{url}/{path}")
+    page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+    page.locator(drawn).first.wait_for(timeout=60_000)
+    wait_ready(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(ARTIFACTS / f"{path or 'home'}.png"), full_page=True)
+
+
+def test_submit_a_demo_job_and_see_its_curve(app_server, page):
+    url, env = app_server
+    page.goto(f"{url}/experiments")
+    page.get_by_role("heading", name="Experiments").wait_for(timeout=60_000)
+    wait_ready(page)
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="paper-4conv-baseline").click()
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("2")
+    epochs.press("Enter")
+    wait_ready(page)
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text(re.compile(r"Queued job 1\.")).wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "experiments-submitted.png"), full_page=True)
+
+    from ferlab.store import Store
+
+    store = Store(env["FERLAB_DB_URL"])
+    import time
+
+    deadline = time.monotonic() + 300
+    while store.get_job(1).status in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(2)
+    assert store.get_job(1).status == "completed", store.get_job(1).error
+    page.goto(f"{url}/compare")
+    page.get_by_role("heading", name="Compare").wait_for(timeout=60_000)
+    wait_ready(page)
+    chart = page.locator("[data-testid='stVegaLiteChart']").first
+    chart.wait_for(timeout=60_000)
+    page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "compare-demo-curve.png"), full_page=True)
+    assert store.count_epochs(store.list_trials(1)[0].id) == 2
