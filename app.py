@@ -10,4 +10,5 @@ st.navigation([
     st.Page("pages/trials.py", title="Trials", icon=":material/tune:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/monitoring:"),
     st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
+    st.Page("pages/predict.py", title="Predict", icon=":material/face:"),
 ]).run()

@@ -284,6 +284,47 @@ def cmd_worker(args) -> int:
     return 0
 
 
+def cmd_predict(args) -> int:
+    from ferlab.inference.images import ImageError, load_image
+    from ferlab.inference.models import available_models
+    from ferlab.inference.predictor import Predictor
+
+    model = args.model
+    if model is None:
+        choices = available_models(_store())
+        if not choices:
+            print("error: no model yet: train one (`ferlab train`) or pass --model PATH.keras", file=sys.stderr)
+            return 2
+        model = choices[0].path
+    predictor = Predictor(model, detector=args.detector, tta=args.tta)
+    results, failed = [], 0
+    for path in args.images:
+        try:
+            image = load_image(Path(path).read_bytes(), path)
+        except (ImageError, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        faces = predictor.predict_gray(image.gray)
+        whole = not faces and args.whole
+        if whole:
+            faces = [predictor.predict_whole(image.gray)]
+        results.append({"image": path, "faces": [f.to_dict() for f in faces], "whole_image": whole,
+                        "notes": list(image.notes)})
+        if not args.json:
+            print(f"{path}: {len(faces)} face(s)" + (" (whole image)" if whole else "")
+                  + (f" [{'; '.join(image.notes)}]" if image.notes else ""))
+            for i, f in enumerate(faces, 1):
+                top = sorted(zip(CLASSES, f.probabilities), key=lambda t: -t[1])[:3]
+                print(f"  {i}: {f.label} {f.confidence:.0%} at {f.box.x},{f.box.y} {f.box.w}x{f.box.h}  ("
+                      + ", ".join(f"{c} {p:.0%}" for c, p in top) + ")")
+            if not faces:
+                print("  no face found; --whole classifies the whole image as one face")
+    if args.json:
+        print(json.dumps({"model": str(model), "results": results}))
+    return 1 if failed else 0
+
+
 def cmd_evaluate(args) -> int:
     import keras
 
@@ -398,6 +439,15 @@ def build_parser() -> argparse.ArgumentParser:
     wk.add_argument("--max-jobs", type=int, help="exit after this many jobs")
     wk.add_argument("--idle-exit", type=float, help="exit after this many idle seconds")
     wk.set_defaults(fn=cmd_worker)
+
+    pr = sub.add_parser("predict", help="emotions of every face in images")
+    pr.add_argument("images", nargs="+")
+    pr.add_argument("--model", help="a .keras model (default: the shipped model, else the best in the store)")
+    pr.add_argument("--detector", default="hog", choices=("hog", "haar", "cnn"))
+    pr.add_argument("--tta", action="store_true", help="average each face with its mirror image")
+    pr.add_argument("--whole", action="store_true", help="classify the whole image when no face is found")
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(fn=cmd_predict)
 
     ev = sub.add_parser("evaluate", help="accuracy, per-class table and confusion matrix of a .keras model")
     ev.add_argument("model")

@@ -11,6 +11,8 @@ from glob import glob
 from pathlib import Path
 
 import numpy as np
+
+import ferlab  # noqa: F401  (loads pylibsrtp before TensorFlow, see ferlab/__init__.py)
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

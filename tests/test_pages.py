@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
-ALL = ["home", "data", "experiments", "trials", "compare", "leaderboard"]
+ALL = ["home", "data", "experiments", "trials", "compare", "leaderboard", "predict"]
 
 
 @pytest.fixture(autouse=True)
@@ -139,3 +139,20 @@ def test_old_schema_shows_the_upgrade_command(home, db_url, monkeypatch):
         at = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=60).run()
         assert not at.exception
         assert "needs an upgrade" in at.error[0].value and at.code[0].value == "ferlab db upgrade"
+
+
+def test_predict_page_offers_completed_models_and_marks_demo_ones(store, tmp_path):
+    import keras
+
+    from ferlab.models import ModelConfig
+    from ferlab.models.builders import build_model
+
+    path = tmp_path / "m.keras"
+    build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)).save(path)
+    job = store.create_job("train", {"data": "demo"}, status="completed")
+    trial = store.start_trial(job.id, 1, {})
+    store.add_artifact(trial.id, str(path), dataset="demo", split="test", accuracy=0.4)
+    at = run_page("predict")
+    assert "job 1: demo, test acc 40.0% [SYNTHETIC demo]" in at.selectbox[0].options[-1]
+    assert any("SYNTHETIC demo set" in w.value for w in at.warning)
+    assert [t.label for t in at.tabs] == ["Photos", "Webcam"]

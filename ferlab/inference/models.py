@@ -1,0 +1,35 @@
+"""Which models the Predict page and `ferlab predict` can use: the shipped default first, then
+every completed model in the store, best first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ferlab.store import Store
+
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "ferlab-default.keras"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    label: str
+    path: str
+    accuracy: float | None
+    synthetic: bool
+
+
+def available_models(store: Store | None) -> list[ModelChoice]:
+    out = []
+    if SHIPPED.exists():
+        out.append(ModelChoice("shipped default (FER2013, see docs/model-card.md)", str(SHIPPED), None, False))
+    if store is not None:
+        synthetic = {d.name for d in store.list_datasets() if d.synthetic} | {"demo"}
+        arts = [a for a in store.list_artifacts() if a.kind == "model" and Path(a.path).exists()]
+        for a in sorted(arts, key=lambda a: -(a.accuracy or 0)):
+            trial = store.get_trial(a.trial_id)
+            demo = a.dataset in synthetic
+            acc = f"{a.split} acc {a.accuracy:.1%}" if a.accuracy is not None else "no score"
+            out.append(ModelChoice(f"job {trial.job_id}: {a.dataset}, {acc}" + (" [SYNTHETIC demo]" if demo else ""),
+                                   a.path, a.accuracy, demo))
+    return out

@@ -1,0 +1,87 @@
+"""Emotions of every face in an image: detect, crop square with a margin, 48x48 grey, one model
+call for all faces (and their mirror images with test-time augmentation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ferlab.inference.detect import DEFAULT_DETECTOR, Box, detect
+from ferlab.labels import CLASSES, IMAGE_SIZE
+
+MARGIN = 0.1  # FER2013 crops are tight; a small margin around detector boxes matches them best
+
+
+@dataclass(frozen=True)
+class FacePrediction:
+    box: Box
+    probabilities: tuple[float, ...]   # FER2013 order
+
+    @property
+    def label(self) -> str:
+        return CLASSES[int(np.argmax(self.probabilities))]
+
+    @property
+    def confidence(self) -> float:
+        return float(max(self.probabilities))
+
+    def to_dict(self) -> dict:
+        return {"box": [self.box.x, self.box.y, self.box.w, self.box.h], "label": self.label,
+                "confidence": round(self.confidence, 4),
+                "probabilities": {c: round(float(p), 4) for c, p in zip(CLASSES, self.probabilities)}}
+
+
+def crops(gray: np.ndarray, boxes: list[Box], margin: float = MARGIN) -> np.ndarray:
+    """Square crops around `boxes`, as an N x 48 x 48 x 1 float32 batch of grey levels."""
+    h, w = gray.shape
+    out = np.empty((len(boxes), IMAGE_SIZE, IMAGE_SIZE, 1), dtype="float32")
+    for i, box in enumerate(boxes):
+        sq = box.square(margin, w, h)
+        face = Image.fromarray(gray[sq.y:sq.y + sq.h, sq.x:sq.x + sq.w]).resize((IMAGE_SIZE, IMAGE_SIZE),
+                                                                              Image.Resampling.BILINEAR)
+        out[i, :, :, 0] = np.asarray(face, dtype="float32")
+    return out
+
+
+class Predictor:
+    def __init__(self, model_path: str | Path, detector: str = DEFAULT_DETECTOR, tta: bool = False):
+        import keras
+
+        self.model_path = Path(model_path)
+        if not self.model_path.exists():
+            raise FileNotFoundError(f"model {self.model_path} does not exist")
+        self.model = keras.saving.load_model(self.model_path, safe_mode=True)
+        self.detector, self.tta = detector, tta
+
+    def classify(self, batch: np.ndarray) -> np.ndarray:
+        """Probabilities for an N x 48 x 48 x 1 batch, in one model call."""
+        if len(batch) == 0:
+            return np.zeros((0, len(CLASSES)))
+        x = np.concatenate([batch, batch[:, :, ::-1]]) if self.tta else batch
+        p = np.asarray(self.model(x, training=False), dtype=np.float64)
+        return (p[:len(batch)] + p[len(batch):]) / 2 if self.tta else p
+
+    def predict_gray(self, gray: np.ndarray, boxes: list[Box] | None = None) -> list[FacePrediction]:
+        boxes = detect(gray, self.detector) if boxes is None else boxes
+        probs = self.classify(crops(gray, boxes))
+        return [FacePrediction(b, tuple(map(float, p))) for b, p in zip(boxes, probs)]
+
+    def predict_image(self, image) -> list[FacePrediction]:
+        """Every face in `image` (PIL image or uint8 array, grey or RGB)."""
+        gray = np.asarray(image.convert("L")) if isinstance(image, Image.Image) else _to_gray(image)
+        return self.predict_gray(gray)
+
+    def predict_whole(self, image) -> FacePrediction:
+        """The whole image as one face (when no face is found and the user asks for it)."""
+        gray = np.asarray(image.convert("L")) if isinstance(image, Image.Image) else _to_gray(image)
+        h, w = gray.shape
+        return self.predict_gray(gray, [Box(0, 0, w, h)])[0]
+
+
+def _to_gray(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 2:
+        return array.astype(np.uint8)
+    return np.asarray(Image.fromarray(array.astype(np.uint8)).convert("L"))

@@ -1,0 +1,95 @@
+"""The Predict page's parts: model picker, photo upload, webcam (streamlit-webrtc)."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from ferlab.inference.detect import DEFAULT_DETECTOR, DETECTORS
+from ferlab.inference.draw import annotate, probabilities_frame
+from ferlab.inference.images import ImageError, load_image
+from ferlab.inference.models import available_models
+from ferlab.labels import CLASSES
+from ferlab.store import Store
+from ferlab.ui.common import friendly_errors
+
+
+@st.cache_resource(show_spinner="Loading the model ...", max_entries=4)
+def _predictor(path: str, detector: str, tta: bool):
+    from ferlab.inference.predictor import Predictor
+
+    return Predictor(path, detector=detector, tta=tta)
+
+
+def model_picker(store: Store):
+    choices = available_models(store)
+    if not choices:
+        st.info("No trained model yet. Train one on **Experiments** (or `ferlab train --data demo`): "
+                "every completed run's model appears here.")
+        st.stop()
+    left, mid, right = st.columns([3, 1, 1])
+    choice = left.selectbox("Model", choices, format_func=lambda c: c.label)
+    detector = mid.selectbox("Face detector", DETECTORS, index=DETECTORS.index(DEFAULT_DETECTOR),
+                             help="hog: dlib HOG (precise); haar: OpenCV (fastest); cnn: dlib CNN (slow on CPU)")
+    tta = right.toggle("Flip TTA", help="average each face with its mirror image")
+    if choice.synthetic:
+        st.warning("This model was trained on the SYNTHETIC demo set: expect nonsense on real faces.")
+    with friendly_errors("Loading the model"):
+        return _predictor(choice.path, detector, tta)
+    st.stop()
+
+
+def bars(faces) -> alt.Chart:
+    return alt.Chart(probabilities_frame(faces)).mark_bar().encode(
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("emotion:N", sort=list(CLASSES)),
+        row=alt.Row("face:N"), tooltip=["face", "emotion", alt.Tooltip("probability:Q", format=".1%")]
+    ).properties(height=110)
+
+
+def photos_tab(predictor) -> None:
+    files = st.file_uploader("Photos", type=["jpg", "jpeg", "png", "webp", "bmp"], accept_multiple_files=True)
+    for f in files or []:
+        st.subheader(f.name)
+        try:
+            image = load_image(f.getvalue(), f.name)
+        except ImageError as e:
+            st.error(str(e))
+            continue
+        if image.notes:
+            st.caption("; ".join(image.notes))
+        with friendly_errors(f"Predicting {f.name}"):
+            faces = predictor.predict_gray(image.gray)
+            if not faces:
+                st.warning(f"No face found in {f.name}.")
+                if not st.checkbox("Classify the whole image as one face", key=f"whole-{f.name}"):
+                    st.image(image.rgb, width=480)
+                    continue
+                faces = [predictor.predict_whole(image.gray)]
+            left, right = st.columns([3, 2])
+            left.image(annotate(image.rgb, faces, numbered=len(faces) > 1), width="stretch")
+            right.altair_chart(bars(faces), width="stretch")
+
+
+def webcam_tab(predictor) -> None:
+    if not st.toggle("Use the webcam", key="webcam_on"):
+        st.caption("Turn on to classify live video from this browser's camera.")
+        return
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    from ferlab.inference.video import FrameProcessor
+
+    if "frame_processor" not in st.session_state or st.session_state.frame_processor.predictor is not predictor:
+        st.session_state.frame_processor = FrameProcessor(predictor)
+    processor = st.session_state.frame_processor
+    st.caption("Live video stays on this machine (no STUN or TURN server). Frames are dropped, not queued, "
+               "when classification falls behind.")
+    ctx = webrtc_streamer(key="webcam", mode=WebRtcMode.SENDRECV, rtc_configuration={"iceServers": []},
+                          media_stream_constraints={"video": True, "audio": False},
+                          video_frame_callback=processor.callback, async_processing=True)
+
+    @st.fragment(run_every=1)
+    def fps():
+        if ctx.state.playing:
+            st.metric("Frames per second (processed)", f"{processor.fps:.1f}")
+
+    fps()

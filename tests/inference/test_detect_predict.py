@@ -1,0 +1,113 @@
+"""Face detection on real photos (counts pinned, faces counted by eye once) and the predictor."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ferlab.inference.detect import Box, detect
+from tests.conftest import FER2013, PHOTOS
+
+# Faces visible in each photo, counted by eye: bbt1 4, bbt2 3 (one small in the background), bbt4 6.
+CENTRES = {"bbt1.jpg": [(258, 195), (523, 235), (773, 200), (1045, 150)],
+           "bbt2.jpg": [(130, 165), (430, 160), (22, 105)],
+           "bbt4.jpg": [(120, 70), (280, 110), (610, 100), (95, 315), (300, 290), (515, 230)]}
+# What each detector finds: (boxes, of which on a face)
+PINNED = {"hog": {"bbt1.jpg": (4, 4), "bbt2.jpg": (2, 2), "bbt4.jpg": (6, 6)},
+          "haar": {"bbt1.jpg": (5, 4), "bbt2.jpg": (3, 3), "bbt4.jpg": (6, 6)}}
+
+
+def gray(name):
+    if not (PHOTOS / name).exists():
+        pytest.skip(f"{PHOTOS / name} not found")
+    return np.asarray(Image.open(PHOTOS / name).convert("L"))
+
+
+def on_faces(boxes, centres):
+    return sum(any(b.contains(*c) for c in centres) for b in boxes)
+
+
+@pytest.mark.parametrize("detector", ["hog", "haar"])
+@pytest.mark.parametrize("photo", sorted(CENTRES))
+def test_detection_counts_on_real_photos(detector, photo):
+    boxes = detect(gray(photo), detector)
+    assert (len(boxes), on_faces(boxes, CENTRES[photo])) == PINNED[detector][photo]
+
+
+def test_square_crop_with_margin_stays_inside():
+    b = Box(90, 10, 20, 30).square(0.1, 100, 100)
+    assert b.w == b.h == 36 and b.x + b.w <= 100 and b.y >= 0
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """An untrained 4-conv model, saved as a user's would be: for the API, not for accuracy."""
+    import keras
+
+    from ferlab.models import ModelConfig
+    from ferlab.models.builders import build_model
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("m") / "tiny.keras"
+    build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def scene():
+    """Two real FER2013 faces pasted into a 640x480 scene."""
+    files = sorted((FER2013 / "val" / "happy").glob("*.jpg"))[:2] if (FER2013 / "val").is_dir() else []
+    if len(files) < 2:
+        pytest.skip("FER2013 not found")
+    canvas = Image.new("L", (640, 480), 120)
+    for f, x in zip(files, (60, 380)):
+        canvas.paste(Image.open(f).convert("L").resize((160, 160)), (x, 150))
+    return np.asarray(canvas)
+
+
+def test_predictor_on_fer2013_faces_one_model_call(model_path, scene):
+    from ferlab.inference.predictor import Predictor
+
+    p = Predictor(model_path, detector="haar")
+    calls = []
+    real = p.model
+
+    class Counting:  # the model, counting its calls and batch sizes
+        def __call__(self, x, training=False):
+            calls.append(len(x))
+            return real(x, training=training)
+
+    p.model = Counting()
+    faces = p.predict_image(scene)
+    assert len(faces) == 2 and calls == [2]
+    for f in faces:
+        assert len(f.probabilities) == 7 and abs(sum(f.probabilities) - 1) < 1e-4
+        assert f.label in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    p.tta = True
+    calls.clear()
+    flipped = p.predict_image(scene)
+    assert calls == [4] and len(flipped) == 2      # faces and mirror images, still one call
+    whole = p.predict_whole(scene)
+    assert (whole.box.w, whole.box.h) == (640, 480)
+
+
+def test_no_face_found_and_cli_predict(model_path, tmp_path, scene):
+    Image.new("RGB", (300, 200), (200, 180, 40)).save(tmp_path / "plain.png")
+    Image.fromarray(scene).save(tmp_path / "faces.png")
+    (tmp_path / "bad.jpg").write_bytes(b"")
+    out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "faces.png"), str(tmp_path / "plain.png"),
+                          "--model", str(model_path), "--detector", "haar", "--json"], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    results = json.loads(out.stdout)["results"]
+    assert [len(r["faces"]) for r in results] == [2, 0]
+    text = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "plain.png"), str(tmp_path / "bad.jpg"),
+                           "--model", str(model_path), "--whole"], capture_output=True, text=True, timeout=300)
+    assert text.returncode == 1  # one file could not be read
+    assert "plain.png: 1 face(s) (whole image)" in text.stdout
+    assert "bad.jpg is empty (0 bytes)" in text.stderr and "Traceback" not in text.stderr
