@@ -58,10 +58,12 @@ def _cnn():
     return dlib.cnn_face_detection_model_v1(face_recognition_models.cnn_face_detector_model_location())
 
 
-def detect(gray: np.ndarray, detector: str = DEFAULT_DETECTOR, min_size: int = 24) -> list[Box]:
-    """Faces in a uint8 grayscale image, largest first."""
+def detect(gray: np.ndarray, detector: str = DEFAULT_DETECTOR, min_size: int = 24,
+           scale_factor: float = 1.1) -> list[Box]:
+    """Faces in a uint8 grayscale image, largest first. `scale_factor` (Haar only): the step
+    between searched face sizes; 1.2 is coarser and about twice as fast, for video."""
     if detector == "haar":
-        found = _haar().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size))
+        found = _haar().detectMultiScale(gray, scaleFactor=scale_factor, minNeighbors=5, minSize=(min_size, min_size))
         boxes = [Box(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
     elif detector in ("hog", "cnn"):
         # dlib finds faces of about 80 px and up; upsample small images once

@@ -50,7 +50,7 @@ class FrameProcessor:
             small = np.asarray(Image.fromarray(gray).resize((int(w * scale), int(h * scale))))
         else:
             small = gray
-        boxes = detect(small, self.detector, min_size=20)
+        boxes = detect(small, self.detector, min_size=30, scale_factor=1.2)
         return [Box(int(b.x / scale), int(b.y / scale), int(b.w / scale), int(b.h / scale)) for b in boxes]
 
     def _smooth(self, faces: list[FacePrediction]) -> list[FacePrediction]:

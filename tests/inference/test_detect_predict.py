@@ -78,9 +78,9 @@ def test_predictor_on_fer2013_faces_one_model_call(model_path, scene):
     real = p.model
 
     class Counting:  # the model, counting its calls and batch sizes
-        def __call__(self, x, training=False):
+        def predict_on_batch(self, x):
             calls.append(len(x))
-            return real(x, training=training)
+            return real.predict_on_batch(x)
 
     p.model = Counting()
     faces = p.predict_image(scene)
