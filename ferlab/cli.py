@@ -106,6 +106,33 @@ def cmd_db_current(args) -> int:
     return 0
 
 
+def cmd_db_seed(args) -> int:
+    from ferlab.store.reference import seed
+
+    n = seed(_store())
+    print(f"added {n} reference run(s)" if n else "the store already holds every shipped reference run")
+    return 0
+
+
+def cmd_db_export_reference(args) -> int:
+    from ferlab.store.reference import export_runs
+
+    def pairs(items):
+        out = {}
+        for item in items or []:
+            job, _, value = item.partition(":")
+            if not job.isdigit() or not value:
+                raise ValueError(f"{item!r}: expected JOB:VALUE")
+            out[int(job)] = value
+        return out
+
+    commands, models = pairs(args.run), pairs(args.model)
+    doc = export_runs(_store(), list(commands), commands, models)
+    Path(args.out).write_text(json.dumps(doc, indent=1))
+    print(f"wrote {len(doc['runs'])} run(s) to {args.out}")
+    return 0
+
+
 # --- train / evaluate ------------------------------------------------------------------------------
 
 def cmd_train(args) -> int:
@@ -378,6 +405,14 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     dbsub.add_parser("upgrade", help="migrate the store to this version's schema").set_defaults(fn=cmd_db_upgrade)
     dbsub.add_parser("current", help="the store's schema version").set_defaults(fn=cmd_db_current)
+    dbsub.add_parser("seed", help="add the shipped reference runs (a new store gets them by itself)"
+                     ).set_defaults(fn=cmd_db_seed)
+    ex = dbsub.add_parser("export-reference", help="write finished runs as a reference-run file")
+    ex.add_argument("--run", action="append", required=True, metavar="JOB:COMMAND",
+                    help="a job and the exact command that produced it (repeat)")
+    ex.add_argument("--model", action="append", metavar="JOB:PATH", help="a shipped model file of that job")
+    ex.add_argument("--out", default="ferlab/assets/reference_runs.json")
+    ex.set_defaults(fn=cmd_db_export_reference)
 
     tr = sub.add_parser("train", help="train a model from a preset (foreground)")
     tr.add_argument("--preset", default="paper-8conv-adam", choices=sorted(PRESETS))

@@ -17,6 +17,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# Tests start from empty stores; tests/store/test_reference.py seeds on purpose.
+os.environ["FERLAB_SEED_REFERENCE"] = "0"
 
 REPO = Path(__file__).resolve().parents[1]
 FER2013 = Path(os.environ.get("FERLAB_FER2013", REPO.parent / "shared" / "fer2013"))

@@ -64,12 +64,21 @@ def _one(session: Session, model, ident, what: str):
 
 
 class Store:
-    def __init__(self, url: str | None = None, *, create: bool = True):
+    def __init__(self, url: str | None = None, *, create: bool = True, seed_reference: bool | None = None):
+        """Open the store; a new one gets the schema and, unless FERLAB_SEED_REFERENCE=0 or
+        seed_reference=False, the shipped reference runs (see ferlab/store/reference.py)."""
+        import os
+
         self.url = url or config.db_url()
         self.engine = make_engine(self.url)
-        if create:
-            ensure_schema(self.engine)
+        created = ensure_schema(self.engine) if create else False
         self.session = SessionFactory(self.engine)
+        if seed_reference is None:
+            seed_reference = os.environ.get("FERLAB_SEED_REFERENCE", "1") != "0"
+        if created and seed_reference:
+            from ferlab.store.reference import seed
+
+            seed(self)
 
     def close(self) -> None:
         self.engine.dispose()

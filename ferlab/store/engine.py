@@ -71,15 +71,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create the schema on a new, empty store; refuse an old one with the upgrade command."""
+def ensure_schema(engine: Engine) -> bool:
+    """Create the schema on a new, empty store (returns True); refuse an old one with the
+    upgrade command."""
     current = current_revision(engine)
     if current is None:
         if inspect(engine).get_table_names():
             raise StoreError(f"{engine.url.render_as_string()} holds tables that are not ferlab's "
                              "(no schema version); point FERLAB_DB_URL at another database")
         upgrade(engine)
-        return
+        return True
     head = head_revision(engine)
     if current != head:
         script = ScriptDirectory.from_config(alembic_config(engine))
@@ -89,6 +90,7 @@ def ensure_schema(engine: Engine) -> None:
                                   f"knows ({head}); upgrade ferlab")
         raise SchemaOutOfDate(f"the store's schema is older ({current}) than this ferlab's "
                               f"({head}): {UPGRADE_HINT}")
+    return False
 
 
 def retry_locked(fn: Callable[..., T], attempts: int = 8) -> Callable[..., T]:

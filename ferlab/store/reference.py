@@ -1,0 +1,84 @@
+"""Reference runs: real FER2013 runs shipped with ferlab (ferlab/assets/reference_runs.json) and
+seeded into a new store, marked origin="reference", so the app shows real curves on first start.
+
+The file holds, per run: the job's spec, how it was produced (command, seed, machine, wall time),
+its trials with every epoch, and its evaluation (accuracy, per-class table, confusion matrix).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from ferlab.store.models import SqlArtifact, SqlEpoch, SqlJob, SqlTrial, utcnow
+
+REFERENCE_FILE = Path(__file__).resolve().parents[1] / "assets" / "reference_runs.json"
+
+
+def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths: dict[int, str] | None = None) -> dict:
+    """The reference-run document for `job_ids` (commands: job id -> the command that ran it)."""
+    runs = []
+    for job_id in job_ids:
+        job = store.get_job(job_id)
+        trials = []
+        for t in store.list_trials(job_id):
+            epochs = store.epochs([t.id])
+            arts = store.list_artifacts(t.id)
+            trials.append({
+                "number": t.number, "hyperparameters": t.hyperparameters, "status": t.status, "params": t.params,
+                "epochs": [{k: getattr(e, k) for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy",
+                                                       "learning_rate", "seconds")} for e in epochs],
+                "evaluations": [{"dataset": a.dataset, "split": a.split, "accuracy": a.accuracy, "metrics": a.metrics,
+                                 "model": (model_paths or {}).get(job_id)} for a in arts],
+            })
+        wall = sum(e["seconds"] or 0 for t in trials for e in t["epochs"])
+        runs.append({"key": f"{job.kind}-{job_id}-{job.created_at:%Y%m%d%H%M%S}", "kind": job.kind,
+                     "status": job.status, "spec": job.spec, "command": commands.get(job_id, ""),
+                     "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+                     "started": f"{job.started_at or job.created_at:%Y-%m-%d %H:%M} UTC",
+                     "epoch_seconds_total": round(wall), "trials": trials})
+    return {"format": 1, "runs": runs}
+
+
+def seed(store, path: Path | None = None) -> int:
+    """Add the shipped reference runs that the store does not hold yet. Returns how many."""
+    path = path or REFERENCE_FILE
+    if not path.exists():
+        return 0
+    doc = json.loads(path.read_text())
+    added = 0
+    with store.session() as s:
+        have = {spec.get("reference_key") for spec in s.scalars(select(SqlJob.spec).where(SqlJob.origin == "reference"))}
+        for run in doc.get("runs", []):
+            if run["key"] in have:
+                continue
+            spec = dict(run["spec"], reference_key=run["key"], reference_command=run["command"])
+            started = datetime.strptime(run["started"], "%Y-%m-%d %H:%M UTC")
+            job = SqlJob(kind=run["kind"], spec=spec, status=run["status"], origin="reference", cancel_requested=False,
+                         attempts=1, created_at=started, started_at=started, finished_at=started, worker="reference")
+            s.add(job)
+            s.flush()
+            for t in run["trials"]:
+                best = max((e for e in t["epochs"] if e["val_accuracy"] is not None),
+                           key=lambda e: e["val_accuracy"], default=None)
+                trial = SqlTrial(job_id=job.id, number=t["number"], hyperparameters=t["hyperparameters"],
+                                 status=t["status"], params=t["params"], started_at=started, finished_at=started,
+                                 best_val_accuracy=best["val_accuracy"] if best else None,
+                                 best_epoch=best["epoch"] if best else None)
+                s.add(trial)
+                s.flush()
+                if t["epochs"]:
+                    s.execute(insert(SqlEpoch), [dict(e, trial_id=trial.id, created_at=utcnow()) for e in t["epochs"]])
+                for ev in t["evaluations"]:
+                    model = ev.get("model")
+                    path_ = str(Path(__file__).resolve().parents[2] / model) if model else ""
+                    s.add(SqlArtifact(trial_id=trial.id, kind="model" if model else "evaluation", path=path_,
+                                      dataset=ev["dataset"], split=ev["split"], accuracy=ev["accuracy"],
+                                      metrics=ev["metrics"]))
+            added += 1
+    return added

@@ -1,0 +1,59 @@
+"""Reference runs: exported from real runs, seeded into new stores once, marked as reference."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ferlab.store import Store
+from ferlab.store import reference
+
+
+def _run(store):
+    job = store.create_job("train", {"data": "fer2013", "epochs": 2, "model": {"architecture": "compact"},
+                                     "optimizer": "sgd"}, status="running")
+    trial = store.start_trial(job.id, 1, {"lr": 0.02}, params=1_391_223)
+    store.record_epoch(trial.id, 1, loss=1.8, accuracy=0.3, val_loss=1.7, val_accuracy=0.35, seconds=110)
+    store.record_epoch(trial.id, 2, loss=1.5, accuracy=0.45, val_loss=1.4, val_accuracy=0.48, seconds=112)
+    store.add_artifact(trial.id, "/x/model.keras", dataset="fer2013", split="val", accuracy=0.48,
+                       metrics={"confusion": [[1]]})
+    store.finish_trial(trial.id, "completed")
+    store.set_job_status(job.id, "completed")
+    return job.id
+
+
+def test_export_then_seed_a_new_store_once(home, tmp_path, monkeypatch):
+    source = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    job_id = _run(source)
+    doc = reference.export_runs(source, [job_id], {job_id: "ferlab train --preset ferlab-compact --seed 1"})
+    path = tmp_path / "reference_runs.json"
+    path.write_text(json.dumps(doc))
+    run = doc["runs"][0]
+    assert run["command"].startswith("ferlab train") and run["epoch_seconds_total"] == 222
+
+    monkeypatch.setattr(reference, "REFERENCE_FILE", path)
+    fresh = Store(f"sqlite:///{tmp_path / 'b.db'}", seed_reference=True)
+    [job] = fresh.list_jobs()
+    assert job.origin == "reference" and job.status == "completed"
+    assert job.spec["reference_command"] == run["command"]
+    [trial] = fresh.list_trials(job.id)
+    assert [(e.epoch, e.val_accuracy) for e in fresh.epochs([trial.id])] == [(1, 0.35), (2, 0.48)]
+    assert trial.best_val_accuracy == 0.48 and trial.params == 1_391_223
+    [summary] = fresh.job_summaries()
+    assert summary.test_accuracy == 0.48 and summary.test_split == "val"
+    assert reference.seed(fresh, path) == 0                     # never twice
+    reopened = Store(f"sqlite:///{tmp_path / 'b.db'}", seed_reference=True)
+    assert len(reopened.list_jobs()) == 1                       # only a new store is seeded by itself
+
+
+def test_shipped_reference_file_is_well_formed():
+    if not reference.REFERENCE_FILE.exists():
+        pytest.skip("no reference runs shipped yet")
+    doc = json.loads(reference.REFERENCE_FILE.read_text())
+    assert doc["format"] == 1 and doc["runs"]
+    for run in doc["runs"]:
+        assert run["command"].startswith("ferlab ") and run["spec"]["data"] == "fer2013"
+        for trial in run["trials"]:
+            epochs = [e["epoch"] for e in trial["epochs"]]
+            assert epochs == list(range(1, len(epochs) + 1))
