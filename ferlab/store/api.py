@@ -293,7 +293,7 @@ class Store:
                                     .where(SqlTrial.job_id.in_(ids)).group_by(SqlTrial.job_id)).all())
             arts = s.execute(select(SqlTrial.job_id, SqlArtifact.accuracy, SqlArtifact.split)
                              .join(SqlArtifact, SqlArtifact.trial_id == SqlTrial.id)
-                             .where(SqlTrial.job_id.in_(ids), SqlArtifact.kind == "model")).all()
+                             .where(SqlTrial.job_id.in_(ids), SqlArtifact.kind.in_(("model", "evaluation")))).all()
         best: dict[int, tuple] = {}
         count: dict[int, int] = {}
         for job_id, trial_id, val, params in trial_rows:
