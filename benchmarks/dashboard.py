@@ -60,7 +60,7 @@ def make_store(url: str, runs: int, epochs: int, seed: int = 0) -> None:
 def time_page(page: str, repeats: int) -> float:
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(REPO / "pages" / f"{page}.py"), default_timeout=120).run()  # warm caches
+    at = AppTest.from_file(str(REPO / "app_pages" / f"{page}.py"), default_timeout=120).run()  # warm caches
     assert not at.exception, at.exception
     times = []
     for _ in range(repeats):

@@ -33,6 +33,8 @@ class FrameProcessor:
         self._times: deque[float] = deque(maxlen=30)
         self._lock = threading.Lock()
         self.frames = 0
+        # compile the model's predict step now, not on the first video frame
+        self.predictor.classify(np.zeros((1, 48, 48, 1), dtype="float32"))
 
     @property
     def fps(self) -> float:

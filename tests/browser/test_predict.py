@@ -1,0 +1,99 @@
+"""Predict in a real browser: a photo upload, and Chromium's fake camera streaming a video made
+from a real photo through streamlit-webrtc, with labels drawn on the returned video."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ferlab.inference.draw import COLOURS
+from tests.browser.conftest import ARTIFACTS, BASE_ARGS, CHROMIUM
+from tests.conftest import PHOTOS
+
+
+def write_y4m(path, rgb: np.ndarray, frames: int = 60) -> None:
+    """A YUV4MPEG2 video (Chromium's fake-camera format) repeating one picture."""
+    h, w = rgb.shape[:2]
+    ycc = Image.fromarray(rgb).convert("YCbCr")
+    y, cb, cr = (np.asarray(c) for c in ycc.split())
+    cb, cr = (np.asarray(Image.fromarray(c).resize((w // 2, h // 2))) for c in (cb, cr))
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F15:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            f.write(b"FRAME\n" + y.tobytes() + cb.tobytes() + cr.tobytes())
+
+
+@pytest.fixture
+def photo():
+    if not (PHOTOS / "bbt4.jpg").exists():
+        pytest.skip("../shared/photos not found")
+    return np.asarray(Image.open(PHOTOS / "bbt4.jpg").convert("RGB").resize((640, 480)))
+
+
+@pytest.fixture
+def model_in_store(app_server, tmp_path):
+    from ferlab.models import ModelConfig
+    from ferlab.models.builders import build_model
+    from ferlab.store import Store
+
+    _, env = app_server
+    path = tmp_path / "m.keras"
+    build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)).save(path)
+    store = Store(env["FERLAB_DB_URL"])
+    job = store.create_job("train", {"data": "demo"}, status="completed")
+    trial = store.start_trial(job.id, 1, {})
+    store.add_artifact(trial.id, str(path), dataset="demo", split="test", accuracy=0.3)
+    return path
+
+
+def label_pixels(rgb: np.ndarray) -> int:
+    """Pixels close to one of the label colours."""
+    flat = rgb.reshape(-1, 3).astype(int)
+    return int(sum((np.abs(flat - np.array(c)).sum(axis=1) < 30).sum() for c in COLOURS.values()))
+
+
+def test_photo_upload_draws_boxes(app_server, page, model_in_store, photo, tmp_path):
+    url, _ = app_server
+    Image.fromarray(photo).save(tmp_path / "group.jpg")
+    page.goto(f"{url}/predict")
+    page.get_by_role("heading", name="Predict").wait_for(timeout=60_000)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / "group.jpg"))
+    page.get_by_role("heading", name="group.jpg").wait_for(timeout=120_000)
+    page.locator("[data-testid='stImage']").first.wait_for(timeout=120_000)
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "predict-photo.png"), full_page=True)
+    assert page.get_by_text("No face found").count() == 0
+
+
+def test_fake_camera_streams_and_labels_appear(app_server, pw, model_in_store, photo, tmp_path):
+    url, _ = app_server
+    video = tmp_path / "face.y4m"
+    write_y4m(video, photo)
+    if True:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            *BASE_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}", "--disable-features=WebRtcHideLocalIpsWithMdns"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1100}, permissions=["camera"])
+        page = context.new_page()
+        page.goto(f"{url}/predict")
+        page.get_by_role("heading", name="Predict").wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Webcam").click()
+        page.get_by_text("Use the webcam").click()
+        frame = page.frame_locator("iframe[title*='streamlit_webrtc']").first
+        frame.get_by_role("button", name="START").click(timeout=60_000)
+        frame.locator("video").first.wait_for(timeout=60_000)
+        page.get_by_text("Frames per second (processed)").wait_for(timeout=90_000)
+        import io
+        import time
+
+        baseline, drawn = label_pixels(photo), 0
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and drawn <= baseline + 500:
+            shot = frame.locator("video").first.screenshot()
+            drawn = label_pixels(np.asarray(Image.open(io.BytesIO(shot)).convert("RGB").resize((640, 480))))
+            page.wait_for_timeout(1000)
+        (ARTIFACTS / "predict-webcam.png").write_bytes(shot)
+        page.screenshot(path=str(ARTIFACTS / "predict-webcam-page.png"), full_page=True)
+        browser.close()
+    assert drawn > baseline + 500, "no label drawn on the returned video"
