@@ -148,14 +148,16 @@ class Store:
         with self.session() as s:
             return _job(_one(s, SqlJob, job_id, "job"))
 
+    @staticmethod
+    def _jobs_query(status: str | None, limit: int | None):
+        q = select(SqlJob).order_by(SqlJob.id.desc())
+        if status:
+            q = q.where(SqlJob.status == status)
+        return q.limit(limit) if limit else q
+
     def list_jobs(self, status: str | None = None, limit: int | None = None) -> list[E.JobInfo]:
         with self.session() as s:
-            q = select(SqlJob).order_by(SqlJob.id.desc())
-            if status:
-                q = q.where(SqlJob.status == status)
-            if limit:
-                q = q.limit(limit)
-            return [_job(r) for r in s.scalars(q)]
+            return [_job(r) for r in s.scalars(self._jobs_query(status, limit))]
 
     @retry_locked
     def set_job_status(self, job_id: int, status: str, error: str | None = None) -> E.JobInfo:
@@ -277,12 +279,7 @@ class Store:
         """Every job (newest first) with its trial and epoch counts, best val accuracy and the
         accuracy of its saved model: four queries, whatever the number of jobs."""
         with self.session() as s:
-            q = select(SqlJob).order_by(SqlJob.id.desc())
-            if status:
-                q = q.where(SqlJob.status == status)
-            if limit:
-                q = q.limit(limit)
-            jobs = [_job(r) for r in s.scalars(q)]
+            jobs = [_job(r) for r in s.scalars(self._jobs_query(status, limit))]
             ids = [j.id for j in jobs]
             if not ids:
                 return []

@@ -13,6 +13,25 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 AUGMENTATIONS = ("paper", "none")
 
 
+def _run_errors(spec) -> dict[str, str]:
+    """Checks that training and tuning specs share: precision, augmentation, data."""
+    e = {}
+    if spec.precision not in PRECISIONS:
+        e["precision"] = f"unknown precision {spec.precision!r} (choose {', '.join(PRECISIONS)})"
+    if spec.augmentation not in AUGMENTATIONS:
+        e["augmentation"] = f"unknown augmentation {spec.augmentation!r} (choose {', '.join(AUGMENTATIONS)})"
+    if not spec.data:
+        e["data"] = "name a data set (`ferlab data list`) or `demo`"
+    return e
+
+
+def _checked(spec, what: str):
+    errors = spec.errors()
+    if errors:
+        raise ValueError(f"invalid {what}: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+    return spec
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     data: str = "demo"
@@ -59,19 +78,10 @@ class TrainSpec:
             e["weight_decay"] = "weight decay must be in [0, 0.1)"
         if not 0.0 <= self.label_smoothing < 0.5:
             e["label_smoothing"] = "label smoothing must be in [0, 0.5)"
-        if self.precision not in PRECISIONS:
-            e["precision"] = f"unknown precision {self.precision!r} (choose {', '.join(PRECISIONS)})"
-        if self.augmentation not in AUGMENTATIONS:
-            e["augmentation"] = f"unknown augmentation {self.augmentation!r} (choose {', '.join(AUGMENTATIONS)})"
-        if not self.data:
-            e["data"] = "name a data set (`ferlab data list`) or `demo`"
-        return e
+        return {**e, **_run_errors(self)}
 
     def check(self) -> "TrainSpec":
-        errors = self.errors()
-        if errors:
-            raise ValueError("invalid training spec: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
-        return self
+        return _checked(self, "training spec")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -131,19 +141,10 @@ class TuneSpec:
             e["epochs_per_trial"] = "epochs per trial must be between 1 and 10000"
         if self.algorithm == "hyperband" and self.epochs_per_trial < 2:
             e["epochs_per_trial"] = "Hyperband needs at least 2 epochs per trial"
-        if self.precision not in PRECISIONS:
-            e["precision"] = f"unknown precision {self.precision!r} (choose {', '.join(PRECISIONS)})"
-        if self.augmentation not in AUGMENTATIONS:
-            e["augmentation"] = f"unknown augmentation {self.augmentation!r} (choose {', '.join(AUGMENTATIONS)})"
-        if not self.data:
-            e["data"] = "name a data set (`ferlab data list`) or `demo`"
-        return e
+        return {**e, **_run_errors(self)}
 
     def check(self) -> "TuneSpec":
-        errors = self.errors()
-        if errors:
-            raise ValueError("invalid tuning spec: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
-        return self
+        return _checked(self, "tuning spec")
 
     def to_dict(self) -> dict:
         d = asdict(self)
