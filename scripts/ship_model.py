@@ -1,6 +1,6 @@
 """Ship a trained job's best checkpoint as the default model and print what the model card needs.
 
-    .venv/bin/python benchmarks/ship_model.py JOB [--data fer2013] [--split val]
+    .venv/bin/python scripts/ship_model.py JOB [--data fer2013] [--split val]
 
 Writes ferlab/assets/ferlab-default.keras (weights and architecture, no optimizer state), then
 evaluates it on the split with and without flip test-time augmentation and prints the job's
