@@ -98,7 +98,7 @@ POLLER = textwrap.dedent("""
 
 
 def test_sqlite_under_load_never_reports_locked(store, db_url):
-    from ferlab.ui.tables import curves_frame, jobs_frame
+    from ferlab.ui.tables import curves_frame, job_trial_labels, jobs_frame
 
     seconds = 20
     procs = [subprocess.Popen([sys.executable, "-c", code, db_url, str(seconds)], stdout=subprocess.PIPE,
@@ -106,9 +106,9 @@ def test_sqlite_under_load_never_reports_locked(store, db_url):
     reads = 0
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        jobs = jobs_frame(store)
+        jobs = jobs_frame(store.job_summaries())         # what the dashboard's pages read
         if not jobs.empty:
-            curves_frame(store, jobs["job"].tolist())
+            curves_frame(store, job_trial_labels(store, jobs["job"].tolist()))
         reads += 1
     outs = [p.communicate(timeout=120) for p in procs]
     for p, (out, err) in zip(procs, outs):
