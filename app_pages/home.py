@@ -26,7 +26,7 @@ synthetic = {d.name for d in s.list_datasets() if d.synthetic} | {"demo"}
 board = leaderboard_frame(s.job_summaries(), synthetic, literature=False)
 if board.empty or board["synthetic"].all():
     st.info("Where to start: **Data** shows the built-in synthetic demo set and imports FER2013; "
-            "**Experiments** launches a training or tuning job (the demo set trains in a minute); "
+            "**Experiments** launches a training or tuning job (preset `demo-quick` on the demo set shows a real curve in about a minute); "
             "**Compare** and **Leaderboard** set your runs beside the paper's.")
 else:
     st.dataframe(board[~board["synthetic"]].head(5).drop(columns=["synthetic", "rank"]), hide_index=True,

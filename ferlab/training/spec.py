@@ -102,6 +102,9 @@ PRESETS: dict[str, TrainSpec] = {
     "paper-8conv-adam": TrainSpec(model=DEFAULTS["8conv"], optimizer="adam", learning_rate=1e-4, epochs=150),
     # The paper gives no SGD learning rate; 0.01 with Nesterov momentum 0.9 is our choice.
     "paper-8conv-sgd": TrainSpec(model=DEFAULTS["8conv"], optimizer="sgd", learning_rate=0.01, epochs=150),
+    # For the synthetic demo set: a curve that rises within a minute on a CPU (not a FER2013 recipe).
+    "demo-quick": TrainSpec(model=DEFAULTS["compact"], optimizer="adam", learning_rate=1e-3, augmentation="none",
+                            epochs=8),
     # ferlab's own recipe for a single CNN from scratch on a CPU budget (see docs/model-card.md).
     "ferlab-compact": TrainSpec(model=DEFAULTS["compact"], optimizer="sgd", learning_rate=0.02,
                                 schedule="cosine", warmup_epochs=2,

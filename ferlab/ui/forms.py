@@ -23,9 +23,10 @@ def _field_error(errors: dict, *keys: str) -> None:
 
 
 def train_form(datasets: list[str]) -> tuple[TrainSpec, dict]:
-    choice = st.selectbox("Preset", [*PRESETS, "custom"], index=list(PRESETS).index("paper-8conv-adam"))
-    base = PRESETS.get(choice, PRESETS["paper-8conv-adam"])
     data = st.selectbox("Data set", datasets, key="train_data")
+    default = "demo-quick" if data == "demo" else "paper-8conv-adam"
+    choice = st.selectbox("Preset", [*PRESETS, "custom"], index=list(PRESETS).index(default))
+    base = PRESETS.get(choice, PRESETS[default])
     left, right = st.columns(2)
     arch = left.selectbox("Model", ARCHITECTURES, index=ARCHITECTURES.index(base.model.architecture),
                           disabled=choice != "custom")
