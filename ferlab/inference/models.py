@@ -25,7 +25,8 @@ def available_models(store: Store | None) -> list[ModelChoice]:
         out.append(ModelChoice("shipped default (FER2013, see docs/model-card.md)", str(SHIPPED), None, False))
     if store is not None:
         synthetic = {d.name for d in store.list_datasets() if d.synthetic} | {"demo"}
-        arts = [a for a in store.list_artifacts() if a.kind == "model" and Path(a.path).exists()]
+        arts = [a for a in store.list_artifacts() if a.kind == "model" and Path(a.path).exists()
+                and Path(a.path).resolve() != SHIPPED]  # a reference run's copy of the shipped model
         for a in sorted(arts, key=lambda a: -(a.accuracy or 0)):
             trial = store.get_trial(a.trial_id)
             demo = a.dataset in synthetic
