@@ -152,7 +152,13 @@ def test_predict_page_offers_completed_models_and_marks_demo_ones(store, tmp_pat
     job = store.create_job("train", {"data": "demo"}, status="completed")
     trial = store.start_trial(job.id, 1, {})
     store.add_artifact(trial.id, str(path), dataset="demo", split="test", accuracy=0.4)
+    from ferlab.inference.models import SHIPPED
+
     at = run_page("predict")
-    assert "job 1: demo, test acc 40.0% [SYNTHETIC demo]" in at.selectbox[0].options[-1]
+    options = at.selectbox[0].options
+    assert "job 1: demo, test acc 40.0% [SYNTHETIC demo]" in options[-1]
+    if SHIPPED.exists():
+        assert options[0].startswith("shipped default")
+    at.selectbox[0].select_index(len(options) - 1).run()
     assert any("SYNTHETIC demo set" in w.value for w in at.warning)
     assert [t.label for t in at.tabs] == ["Photos", "Webcam"]
