@@ -37,8 +37,7 @@ def test_submit_a_demo_job_and_see_its_curve(app_server, page):
     page.goto(f"{url}/experiments")
     page.get_by_role("heading", name="Experiments").wait_for(timeout=60_000)
     wait_ready(page)
-    page.get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name="paper-4conv-baseline").click()
+    # on the demo set the form proposes the demo-quick preset
     epochs = page.get_by_label("Epochs")
     epochs.fill("2")
     epochs.press("Enter")
