@@ -12,8 +12,9 @@ if not runs:
     st.stop()
 names = {x.job.id: f"job {x.job.id}: {describe(x.job)} on {x.job.spec.get('data')}"
          + (" [reference]" if x.job.origin == "reference" else "") for x in runs}
-a, b, _ = st.columns([1, 1, 3])
-for col, label, view in ((a, "5-conv vs 8-conv", "arch"), (b, "Adam vs SGD", "optimizer")):
+a, b, c, _ = st.columns([1, 1, 1, 2])
+for col, label, view in ((a, "5-conv vs 8-conv", "arch"), (b, "Adam vs SGD", "optimizer"),
+                         (c, "bf16 vs float32", "precision")):
     col.button(label, on_click=lambda v=view: st.session_state.update(compare_runs=pick_pair(runs, v)))
 picked = st.multiselect("Runs", list(names), default=[runs[0].job.id], format_func=names.get, key="compare_runs")
 refs = st.toggle("Show the paper's reported accuracies", value=True)

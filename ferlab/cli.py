@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -135,8 +136,19 @@ def cmd_db_export_reference(args) -> int:
 
 # --- train / evaluate ------------------------------------------------------------------------------
 
+def _train(*args, **kwargs):
+    from ferlab.training.fit import train  # Keras loads only for work done in this process
+
+    return train(*args, **kwargs)
+
+
+def _tune(*args, **kwargs):
+    from ferlab.training.tune import tune
+
+    return tune(*args, **kwargs)
+
+
 def cmd_train(args) -> int:
-    from ferlab.training.fit import train
     from ferlab.training.spec import TrainSpec, preset
 
     store = _store()
@@ -147,13 +159,13 @@ def cmd_train(args) -> int:
             return 1
         spec = TrainSpec.from_dict(job.spec)
         store.set_job_status(job.id, "running")
-        result = train(store, spec, job_id=job.id)
+        result = _train(store, spec, job_id=job.id)
     else:
         spec = preset(args.preset, data=args.data, epochs=args.epochs, seed=args.seed,
                       precision=args.precision, batch_size=args.batch_size)
         if args.background:
             return _submit(store, "train", spec.to_dict())
-        result = train(store, spec)
+        result = _train(store, spec)
     if args.json:
         print(json.dumps({"job": result.job_id, "status": result.status,
                           "best_val_accuracy": result.best_val_accuracy, "model": str(result.model_path),
@@ -174,7 +186,6 @@ def _range(text: str):
 def cmd_tune(args) -> int:
     from ferlab.models.search import SearchSpace
     from ferlab.training.spec import TuneSpec
-    from ferlab.training.tune import tune
 
     store = _store()
     if args.distributed:
@@ -190,7 +201,7 @@ def cmd_tune(args) -> int:
         job = store.get_job(args.join)
         if job.kind != "tune":
             raise ValueError(f"job {job.id} is not a tuning job")
-        result = tune(store, TuneSpec.from_dict(job.spec), job_id=job.id, verbose=args.verbose)
+        result = _tune(store, TuneSpec.from_dict(job.spec), job_id=job.id, verbose=args.verbose)
         print(f"worker done: job {job.id} has {result.trials} trial(s)")
         return 0
     if args.resume is not None:
@@ -199,7 +210,7 @@ def cmd_tune(args) -> int:
             print(f"job {job.id} is not an unfinished tuning job", file=sys.stderr)
             return 1
         store.set_job_status(job.id, "running")
-        result = tune(store, TuneSpec.from_dict(job.spec), job_id=job.id, verbose=args.verbose)
+        result = _tune(store, TuneSpec.from_dict(job.spec), job_id=job.id, verbose=args.verbose)
     else:
         space = SearchSpace(architecture=args.model)
         overrides = {k: _range(getattr(args, k)) for k in ("first_filters", "other_filters",
@@ -218,7 +229,7 @@ def cmd_tune(args) -> int:
                         precision=args.precision)
         if args.background:
             return _submit(store, "tune", spec.to_dict())
-        result = tune(store, spec, verbose=args.verbose)
+        result = _tune(store, spec, verbose=args.verbose)
     if args.json:
         print(json.dumps({"job": result.job_id, "status": result.status, "trials": result.trials,
                           "best_trial": result.best_trial_number, "best_hyperparameters": result.best_hyperparameters,
@@ -267,6 +278,45 @@ def cmd_jobs_show(args) -> int:
         print(f"  model {a.path}: {a.split} accuracy {a.accuracy:.4f}")
     if job.error:
         print(f"error:\n{job.error}")
+    return 0
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def cmd_jobs_compare(args) -> int:
+    """Per-epoch values of one metric for several runs side by side, and what sets them apart."""
+    store = _store()
+    jobs = [store.get_job(j) for j in args.jobs]
+    series = {}
+    for job in jobs:
+        trials = store.list_trials(job.id)
+        if len(trials) != 1:
+            raise ValueError(f"job {job.id} has {len(trials)} trials; compare training runs (one trial each), "
+                             "or see a tuning job's trials with `ferlab jobs show`")
+        series[job.id] = {e.epoch: getattr(e, args.metric) for e in store.epochs([trials[0].id])}
+    specs = {job.id: _flat(job.spec) for job in jobs}
+    keys = sorted({k for sp in specs.values() for k in sp} - {"reference_key", "reference_command"})
+    differ = [k for k in keys if len({repr(sp.get(k)) for sp in specs.values()}) > 1]
+    print("runs differ in: " + (", ".join(differ) if differ else "nothing (the same spec)"))
+    for job in jobs:
+        print(f"  job {job.id}: " + ", ".join(f"{k}={specs[job.id].get(k)}" for k in differ))
+    digits = 1 if args.metric == "seconds" else 6 if args.metric == "learning_rate" else 4
+
+    def row(label, cells) -> str:
+        return f"{label:>5}" + "".join(f"{v:>10.{digits}f}" if v is not None else f"{'-':>10}" for v in cells)
+
+    print(f"\n{args.metric}\n{'epoch':>5}" + "".join(f"{'job ' + str(j):>10}" for j in series))
+    for epoch in sorted({e for values in series.values() for e in values}):
+        print(row(epoch, (series[j].get(epoch) for j in series)))
+    if "accuracy" in args.metric or "loss" in args.metric:
+        pick = min if "loss" in args.metric else max
+        print(row("best", (pick((v for v in values.values() if v is not None), default=None)
+                           for values in series.values())))
     return 0
 
 
@@ -457,6 +507,11 @@ def build_parser() -> argparse.ArgumentParser:
     jl.add_argument("--status", choices=("queued", "running", "completed", "failed", "cancelled"))
     jl.add_argument("--limit", type=int, default=30)
     jl.set_defaults(fn=cmd_jobs_list)
+    jc = jsub.add_parser("compare", help="several training runs' epochs side by side, and how their specs differ")
+    jc.add_argument("jobs", type=int, nargs="+")
+    jc.add_argument("--metric", default="val_accuracy",
+                    choices=("val_accuracy", "accuracy", "val_loss", "loss", "learning_rate", "seconds"))
+    jc.set_defaults(fn=cmd_jobs_compare)
     for name, fn, helptext in (("show", cmd_jobs_show, "one job: spec, trials, models, error"),
                                ("cancel", cmd_jobs_cancel, "stop a job after its current epoch"),
                                ("retry", cmd_jobs_retry, "queue a failed or cancelled job again (resumes)"),
@@ -495,6 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # TensorFlow's start-up chatter (oneDNN, CUDA probes) hides the CLI's own output; errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ferlab.data.dataset import DataError
     from ferlab.store import StoreError
 
@@ -508,6 +565,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `ferlab jobs list | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 from pathlib import Path
 
@@ -36,6 +35,7 @@ def main() -> None:
     from ferlab.data import load_dataset
     from ferlab.inference.models import SHIPPED
     from ferlab.store import Store
+    from ferlab.store.reference import machine
     from ferlab.training.evaluate import evaluate, format_report
     from ferlab.training.fit import run_dir_for
 
@@ -52,8 +52,7 @@ def main() -> None:
     print(f"shipped {SHIPPED} ({SHIPPED.stat().st_size / 1e6:.1f} MB) from job {job.id}, best epoch {trial.best_epoch} "
           f"(val {trial.best_val_accuracy:.4f}) of {len(epochs)} run ({job.spec['epochs']} planned)")
     print(f"spec: {json.dumps(job.spec)}")
-    print(f"wall time of the epochs: {sum(e.seconds or 0 for e in epochs) / 3600:.2f} h; machine {platform.machine()}, "
-          f"{os.cpu_count()} CPUs")
+    print(f"wall time of the epochs: {sum(e.seconds or 0 for e in epochs) / 3600:.2f} h; machine {machine()}")
     print(f"\n{args.data} [{args.split}] without TTA:\n{format_report(plain)}")
     print(f"\nwith flip TTA: accuracy {tta.accuracy:.4f}")
     args.card.write_text(card(job, trial, epochs, plain, tta, args, SHIPPED))
@@ -62,6 +61,9 @@ def main() -> None:
 
 def card(job, trial, epochs, plain, tta, args, shipped) -> str:
     from ferlab.labels import CLASSES
+    from ferlab.store.reference import machine as this_machine
+
+    machine = this_machine()
 
     spec = job.spec
     hours = sum(e.seconds or 0 for e in epochs) / 3600
@@ -94,7 +96,7 @@ and `ferlab predict`. Written by `scripts/ship_model.py {job.id} --command "..."
 - Data: FER2013 Training (28,709 images) to fit, PublicTest (3,589) to select the epoch. PrivateTest was
   never seen.
 - Seed {spec['seed']}; {len(epochs)} epochs run, {status}; best epoch {trial.best_epoch}.
-- Wall time of the epochs: {hours:.2f} h on this machine ({platform.machine()}, {os.cpu_count()} CPU cores, no GPU),
+- Wall time of the epochs: {hours:.2f} h on this machine ({machine}, no GPU),
   part of it shared with other work on the same cores.
 - Val (PublicTest) accuracy every 5 epochs: {curve}.
 

@@ -1,4 +1,4 @@
-"""Builders of small FER2013 sources for tests."""
+"""Builders of small FER2013 sources, data sets and models for tests."""
 
 from __future__ import annotations
 
@@ -42,3 +42,19 @@ def make_csv(path: Path, rows: list[tuple[int, np.ndarray | str, str]]) -> Path:
         lines.append(f"{label},{text},{usage}")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def tiny_model():
+    """A 4-conv model small enough to fit in seconds (8 filters a layer, two 16-unit dense layers)."""
+    from ferlab.models import ModelConfig
+
+    return ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)
+
+
+def register_synthetic(store, name: str, train_per_class: int, seed: int) -> str:
+    """A synthetic data set (10 val and 10 test faces a class) registered as `name`."""
+    from ferlab.data.catalog import register
+    from ferlab.data.demo import demo_dataset
+
+    register(store, demo_dataset({"train": train_per_class, "val": 10, "test": 10}, seed=seed), name)
+    return name

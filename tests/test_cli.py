@@ -62,3 +62,26 @@ def test_errors_are_one_clear_line_without_traceback(home, tmp_path):
         out = ferlab(*args, cwd=tmp_path)
         assert out.returncode == 2, args
         assert expected in out.stderr and "Traceback" not in out.stderr
+
+
+def test_jobs_compare_lines_up_epochs_and_names_what_differs(store, tmp_path):
+    def run(precision, vals):
+        spec = {"data": "demo", "model": {"architecture": "compact"}, "epochs": 3, "seed": 4, "precision": precision}
+        job = store.create_job("train", spec, status="running")
+        trial = store.start_trial(job.id, 1, {})
+        for e, v in enumerate(vals, 1):
+            store.record_epoch(trial.id, e, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=v)
+        return job.id
+
+    a, b = run("mixed_bfloat16", [0.31, 0.42, 0.40]), run("float32", [0.30, 0.45])
+    out = ferlab("jobs", "compare", str(a), str(b), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "runs differ in: precision"
+    assert lines[1:3] == [f"  job {a}: precision=mixed_bfloat16", f"  job {b}: precision=float32"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[5:]}
+    assert rows["2"] == ["0.4200", "0.4500"] and rows["3"] == ["0.4000", "-"]
+    assert rows["best"] == ["0.4200", "0.4500"]
+    tune = store.create_job("tune", {"data": "demo"}, status="queued")
+    out = ferlab("jobs", "compare", str(a), str(tune.id), cwd=tmp_path)
+    assert out.returncode == 2 and "has 0 trials" in out.stderr and "Traceback" not in out.stderr

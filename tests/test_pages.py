@@ -102,6 +102,25 @@ def test_compare_one_click_views_and_reference_lines(store):
     assert len(at.get("vega_lite_chart")) == 2
 
 
+def test_compare_pairs_bf16_runs_with_their_float32_twins(store):
+    def run(seed, precision, epochs=3):
+        spec = {"data": "demo", "model": {"architecture": "compact"}, "optimizer": "sgd", "epochs": epochs,
+                "seed": seed, "precision": precision, "preset": "ferlab-compact"}
+        job = store.create_job("train", spec, status="running")
+        trial = store.start_trial(job.id, 1, {})
+        store.record_epoch(trial.id, 1, loss=1.0, accuracy=0.3, val_loss=1.0, val_accuracy=0.3)
+        store.set_job_status(job.id, "completed")
+        return job.id
+
+    pair_a = [run(11, "mixed_bfloat16"), run(11, "float32")]
+    pair_b = [run(12, "float32"), run(12, "mixed_bfloat16")]
+    run(13, "mixed_bfloat16")                                 # no float32 twin
+    run(12, "float32", epochs=5)                              # a different recipe
+    at = run_page("compare")
+    next(b for b in at.button if b.label == "bf16 vs float32").click().run()
+    assert at.multiselect[0].value == [pair_b[1], pair_b[0], pair_a[0], pair_a[1]]
+
+
 def test_leaderboard_ranks_by_test_accuracy_and_keeps_demo_apart(store):
     seed_runs(store)
     at = run_page("leaderboard")

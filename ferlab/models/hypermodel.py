@@ -43,7 +43,7 @@ class PaperHyperModel(kt.HyperModel):
                            base.dense_units, _float(hp, "dense_dropout", s.dense_dropout))
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
-        from ferlab.training.fit import make_optimizer
+        from ferlab.training.fit import compile_model
         from ferlab.training.spec import TrainSpec
 
         config = self.config_from(hp)
@@ -51,11 +51,8 @@ class PaperHyperModel(kt.HyperModel):
         lr = _choice(hp, "learning_rate", self.space.learning_rates)
         _choice(hp, "batch_size", self.space.batch_sizes)
         aug = self.augmentation_factory() if self.augmentation_factory else None
-        model = build_model(config, aug)
-        model.compile(optimizer=make_optimizer(TrainSpec(model=config, optimizer=optimizer, learning_rate=lr)),
-                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=self.label_smoothing),
-                      metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
-        return model
+        return compile_model(build_model(config, aug), TrainSpec(
+            model=config, optimizer=optimizer, learning_rate=lr, label_smoothing=self.label_smoothing))
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):
         return model.fit(*args, batch_size=hp.get("batch_size"), **kwargs)

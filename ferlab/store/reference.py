@@ -20,6 +20,19 @@ from ferlab.store.models import SqlArtifact, SqlEpoch, SqlJob, SqlTrial, utcnow
 REFERENCE_FILE = Path(__file__).resolve().parents[1] / "assets" / "reference_runs.json"
 
 
+def machine() -> str:
+    """This machine in words: architecture, CPU model, cores (what a reader needs to weigh a time)."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip() + ", "
+                break
+    except OSError:
+        pass
+    return f"{platform.machine()}, {model}{os.cpu_count()} CPUs"
+
+
 def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths: dict[int, str] | None = None) -> dict:
     """The reference-run document for `job_ids` (commands: job id -> the command that ran it)."""
     runs = []
@@ -39,7 +52,7 @@ def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths
         wall = sum(e["seconds"] or 0 for t in trials for e in t["epochs"])
         runs.append({"key": f"{job.kind}-{job_id}-{job.created_at:%Y%m%d%H%M%S}", "kind": job.kind,
                      "status": job.status, "spec": job.spec, "command": commands.get(job_id, ""),
-                     "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+                     "machine": machine(),
                      "started": f"{job.started_at or job.created_at:%Y-%m-%d %H:%M} UTC",
                      "epoch_seconds_total": round(wall), "trials": trials})
     return {"format": 1, "runs": runs}

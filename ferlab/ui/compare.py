@@ -12,8 +12,11 @@ def _train(summaries: list[JobSummary]) -> list[JobSummary]:
 def pick_pair(summaries: list[JobSummary], view: str) -> list[int]:
     """The newest train run of each side of a view, preferring runs on the same data and epochs.
 
-    view: "arch" (5-conv vs 8-conv) or "optimizer" (8-conv Adam vs 8-conv SGD)."""
+    view: "arch" (5-conv vs 8-conv), "optimizer" (8-conv Adam vs 8-conv SGD) or "precision"
+    (every bf16 run with its float32 twin: same spec and seed but the precision)."""
     runs = _train(summaries)
+    if view == "precision":
+        return precision_pairs(runs)
 
     def side(pred):
         return [s for s in runs if pred(s.job.spec)]
@@ -29,3 +32,25 @@ def pick_pair(summaries: list[JobSummary], view: str) -> list[int]:
             if a.job.spec["data"] == b.job.spec["data"] and a.job.spec["epochs"] == b.job.spec["epochs"]:
                 return [a.job.id, b.job.id]
     return [s[0].job.id for s in (left, right) if s]
+
+
+_NOT_RECIPE = {"precision", "reference_key", "reference_command"}
+
+
+def _recipe(spec: dict) -> str:
+    return repr(sorted((k, repr(v)) for k, v in spec.items() if k not in _NOT_RECIPE))
+
+
+def precision_pairs(runs: list[JobSummary], most: int = 4) -> list[int]:
+    """Up to `most` newest (bf16, float32) pairs of runs identical but for the precision (seed
+    included), as one flat list of job ids: the pairs side by side show what bf16 costs."""
+    float32 = {}
+    for r in runs:
+        if r.job.spec.get("precision") == "float32":
+            float32.setdefault(_recipe(r.job.spec), r)
+    picked: list[int] = []
+    for r in runs:  # newest first
+        twin = float32.get(_recipe(r.job.spec)) if r.job.spec.get("precision") == "mixed_bfloat16" else None
+        if twin is not None and len(picked) < 2 * most:
+            picked += [r.job.id, twin.job.id]
+    return picked

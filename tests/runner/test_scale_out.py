@@ -13,12 +13,11 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import text
 
-from ferlab.data.catalog import register
-from ferlab.data.demo import demo_dataset
 from ferlab.runner import submit
 from ferlab.store import Store
 from ferlab.training.spec import TrainSpec
 from tests.conftest import _free_port
+from tests.helpers import register_synthetic
 from tests.runner.test_worker import TINY, start_worker, wait_for
 
 
@@ -29,7 +28,7 @@ def test_two_workers_share_a_postgresql_queue(pg_url, home, monkeypatch):
         c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     store = Store(pg_url)
     monkeypatch.setenv("FERLAB_DB_URL", pg_url)
-    register(store, demo_dataset({"train": 40, "val": 10, "test": 10}, seed=9), "small")
+    register_synthetic(store, "small", 40, seed=9)
     spec = TrainSpec(data="small", model=TINY, learning_rate=1e-3, epochs=1, precision="float32", augmentation="none")
     jobs = [submit(store, "train", spec.to_dict()).id for _ in range(4)]
     workers = [start_worker("--once"), start_worker("--once")]
@@ -44,7 +43,7 @@ def test_two_workers_share_a_postgresql_queue(pg_url, home, monkeypatch):
 
 
 def test_keras_tuner_distributed_chief_and_two_workers(store, home):
-    register(store, demo_dataset({"train": 30, "val": 10, "test": 10}, seed=4), "small")
+    register_synthetic(store, "small", 30, seed=4)
     port = str(_free_port())
 
     def tuner_env(tuner_id):

@@ -11,20 +11,17 @@ from dataclasses import replace
 
 import pytest
 
-from ferlab.data.catalog import register
-from ferlab.data.demo import demo_dataset
-from ferlab.models import ModelConfig
 from ferlab.runner import submit
 from ferlab.store import NotFound
 from ferlab.training.spec import TrainSpec
+from tests.helpers import register_synthetic, tiny_model
 
-TINY = ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)
+TINY = tiny_model()
 
 
 @pytest.fixture
 def data(store) -> str:
-    register(store, demo_dataset({"train": 40, "val": 10, "test": 10}, seed=9), "small")
-    return "small"
+    return register_synthetic(store, "small", 40, seed=9)
 
 
 @pytest.fixture

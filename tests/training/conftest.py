@@ -2,19 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from ferlab.data.catalog import register
-from ferlab.data.demo import demo_dataset
-from ferlab.models import ModelConfig
 from ferlab.training.spec import TrainSpec
+from tests.helpers import register_synthetic, tiny_model
 
-TINY = ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)
+TINY = tiny_model()
 
 
 @pytest.fixture
 def tiny_data(store) -> str:
     """About 200 synthetic training faces (30 per class), registered as `tiny`."""
-    register(store, demo_dataset({"train": 30, "val": 10, "test": 10}, seed=5), "tiny")
-    return "tiny"
+    return register_synthetic(store, "tiny", 30, seed=5)
 
 
 @pytest.fixture
