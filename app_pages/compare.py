@@ -2,7 +2,7 @@ import streamlit as st
 
 from ferlab.ui.common import store
 from ferlab.ui.compare import pick_pair
-from ferlab.ui.tables import curves_chart, curves_frame, describe, job_trial_labels
+from ferlab.ui.tables import common_epochs, curves_chart, curves_frame, describe, job_trial_labels
 
 st.title("Compare")
 s = store()
@@ -18,11 +18,14 @@ for col, label, view in ((a, "5-conv vs 8-conv", "arch"), (b, "Adam vs SGD", "op
     col.button(label, on_click=lambda v=view: st.session_state.update(compare_runs=pick_pair(runs, v)))
 picked = st.multiselect("Runs", list(names), default=[runs[0].job.id], format_func=names.get, key="compare_runs")
 refs = st.toggle("Show the paper's reported accuracies", value=True)
+equal = st.toggle("Equal epochs only (cut every run at the shortest one's last epoch)", value=False)
 
 
 @st.fragment(run_every=10)
 def charts():
     frame = curves_frame(s, job_trial_labels(s, picked))
+    if equal:
+        frame = common_epochs(frame)
     if frame.empty:
         st.caption("Pick one or more runs.")
         return

@@ -181,3 +181,21 @@ def test_predict_page_offers_completed_models_and_marks_demo_ones(store, tmp_pat
     at.selectbox[0].select_index(len(options) - 1).run()
     assert any("SYNTHETIC demo set" in w.value for w in at.warning)
     assert [t.label for t in at.tabs] == ["Photos", "Webcam"]
+
+
+def test_equal_epochs_cuts_every_run_at_the_shortest(store):
+    import pandas as pd
+
+    from ferlab.ui.tables import common_epochs, curves_frame, job_trial_labels
+
+    long_run, short_run = seed_runs(store, n_epochs=5)[0][0], seed_runs(store, n_epochs=2)[0][1]
+    frame = curves_frame(store, job_trial_labels(store, [long_run, short_run]))
+    assert frame.groupby("run")["epoch"].max().tolist() == [5, 2]
+    cut = common_epochs(frame)
+    assert cut.groupby("run")["epoch"].max().tolist() == [2, 2]
+    assert len(cut) == 2 * 2 * 4      # 2 runs x 2 epochs x 4 metrics, nothing else dropped
+    assert common_epochs(pd.DataFrame(columns=frame.columns)).empty
+    at = run_page("compare")
+    at.multiselect[0].set_value([long_run, short_run]).run()
+    next(t for t in at.toggle if t.label.startswith("Equal epochs")).set_value(True).run()
+    assert not at.error and len(at.get("vega_lite_chart")) == 2

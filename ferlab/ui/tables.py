@@ -101,6 +101,14 @@ def curves_frame(store: Store, trial_labels: dict[int, str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "epoch", "metric", "value"])
 
 
+def common_epochs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Only the epochs every run in `frame` has reached, so curves compare at equal epochs."""
+    if frame.empty:
+        return frame
+    last = frame.groupby("run")["epoch"].max().min()
+    return frame[frame["epoch"] <= last]
+
+
 def job_trial_labels(store: Store, job_ids: list[int]) -> dict[int, str]:
     labels = {}
     for job_id in job_ids:
