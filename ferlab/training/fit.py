@@ -49,13 +49,10 @@ def make_optimizer(spec: TrainSpec) -> keras.optimizers.Optimizer:
     return keras.optimizers.SGD(spec.learning_rate, momentum=0.9, nesterov=True, weight_decay=wd)
 
 
-# Batches per compiled call: fewer trips through Python per epoch. On the 2-core CPU the gain is
-# small (x1.02, `benchmarks/train_throughput.py` times both); it is meant for GPUs, where a batch-32
-# step of a 48x48 model is short enough for the per-call overhead to count.
-STEPS_PER_EXECUTION = 8
-
-
-def compile_model(model: keras.Model, spec: TrainSpec, steps_per_execution: int = STEPS_PER_EXECUTION) -> keras.Model:
+def compile_model(model: keras.Model, spec: TrainSpec, steps_per_execution: int = 1) -> keras.Model:
+    """Keras' default of one batch per compiled call: 8 was only x1.02 faster on the 2-core CPU
+    (`benchmarks/train_throughput.py --steps-per-execution 8`), and the PyTorch backend refuses
+    more than 1, also when it resumes a checkpoint saved with more."""
     model.compile(optimizer=make_optimizer(spec),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=spec.label_smoothing),
                   metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
