@@ -50,7 +50,7 @@ def make_optimizer(spec: TrainSpec) -> keras.optimizers.Optimizer:
 
 
 def compile_model(model: keras.Model, spec: TrainSpec, steps_per_execution: int = 1) -> keras.Model:
-    """Keras' default of one batch per compiled call: 8 was only x1.02 faster on the 2-core CPU
+    """Keras' default of one batch per compiled call: 8 was only 2-4% faster on the 2-core CPU
     (`benchmarks/train_throughput.py --steps-per-execution 8`), and the PyTorch backend refuses
     more than 1, also when it resumes a checkpoint saved with more."""
     model.compile(optimizer=make_optimizer(spec),
