@@ -15,10 +15,11 @@ names = {x.job.id: f"job {x.job.id}: {describe(x.job)} on {x.job.spec.get('data'
 a, b, c, _ = st.columns([1, 1, 1, 2])
 for col, label, view in ((a, "5-conv vs 8-conv", "arch"), (b, "Adam vs SGD", "optimizer"),
                          (c, "bf16 vs float32", "precision")):
-    col.button(label, on_click=lambda v=view: st.session_state.update(compare_runs=pick_pair(runs, v)))
+    col.button(label, on_click=lambda v=view: st.session_state.update(compare_runs=pick_pair(runs, v),
+                                                                       compare_equal=True))
 picked = st.multiselect("Runs", list(names), default=[runs[0].job.id], format_func=names.get, key="compare_runs")
 refs = st.toggle("Show the paper's reported accuracies", value=True)
-equal = st.toggle("Equal epochs only (cut every run at the shortest one's last epoch)", value=False)
+equal = st.toggle("Equal epochs only (cut every run at the shortest one's last epoch)", key="compare_equal")
 
 
 @st.fragment(run_every=10)

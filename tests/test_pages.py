@@ -102,6 +102,25 @@ def test_compare_one_click_views_and_reference_lines(store):
     assert len(at.get("vega_lite_chart")) == 2
 
 
+def test_compare_views_change_one_thing_and_cut_at_equal_epochs(store):
+    def run(arch, opt, epochs, done):
+        spec = {"data": "fer2013", "model": {"architecture": arch}, "optimizer": opt, "epochs": epochs}
+        job = store.create_job("train", spec, status="running")
+        trial = store.start_trial(job.id, 1, {})
+        for e in range(1, done + 1):
+            store.record_epoch(trial.id, e, loss=1.0, accuracy=0.3, val_loss=1.0, val_accuracy=0.3)
+        return job.id
+
+    sgd8, adam5, adam8 = run("8conv", "sgd", 3, 3), run("5conv", "adam", 3, 3), run("8conv", "adam", 150, 5)
+    at = run_page("compare")
+    next(b for b in at.button if b.label == "5-conv vs 8-conv").click().run()
+    assert at.multiselect[0].value == [adam5, adam8]          # not the SGD run at equal epochs
+    assert next(t for t in at.toggle if t.label.startswith("Equal epochs")).value is True
+    next(b for b in at.button if b.label == "Adam vs SGD").click().run()
+    assert at.multiselect[0].value == [adam8, sgd8]
+    assert not at.error
+
+
 def test_compare_pairs_bf16_runs_with_their_float32_twins(store):
     def run(seed, precision, epochs=3):
         spec = {"data": "demo", "model": {"architecture": "compact"}, "optimizer": "sgd", "epochs": epochs,

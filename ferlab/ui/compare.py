@@ -10,7 +10,8 @@ def _train(summaries: list[JobSummary]) -> list[JobSummary]:
 
 
 def pick_pair(summaries: list[JobSummary], view: str) -> list[int]:
-    """The newest train run of each side of a view, preferring runs on the same data and epochs.
+    """The newest train run of each side of a view, preferring runs on the same data and epochs
+    (and, for 5-conv vs 8-conv, the same optimizer).
 
     view: "arch" (5-conv vs 8-conv), "optimizer" (8-conv Adam vs 8-conv SGD) or "precision"
     (every bf16 run with its float32 twin: same spec and seed but the precision)."""
@@ -21,18 +22,20 @@ def pick_pair(summaries: list[JobSummary], view: str) -> list[int]:
     def side(pred):
         return [s for s in runs if pred(s.job.spec)]
 
-    if view == "arch":
+    if view == "arch":  # the same optimizer on both sides, so only the architecture differs
         left = side(lambda sp: sp["model"]["architecture"] == "5conv")
         right = side(lambda sp: sp["model"]["architecture"] == "8conv")
+        alike = ("data", "optimizer")
     else:
         left = side(lambda sp: sp["model"]["architecture"] == "8conv" and sp["optimizer"] == "adam")
         right = side(lambda sp: sp["model"]["architecture"] == "8conv" and sp["optimizer"] == "sgd")
-    for a in left:  # newest first: a matching pair on the same data and epoch budget wins
-        for b in right:
-            if a.job.spec["data"] == b.job.spec["data"] and a.job.spec["epochs"] == b.job.spec["epochs"]:
-                return [a.job.id, b.job.id]
+        alike = ("data",)
+    for keys in (alike + ("epochs",), alike):  # newest first: a pair at equal epochs wins
+        for a in left:
+            for b in right:
+                if all(a.job.spec.get(k) == b.job.spec.get(k) for k in keys):
+                    return [a.job.id, b.job.id]
     return [s[0].job.id for s in (left, right) if s]
-
 
 _NOT_RECIPE = {"precision", "reference_key", "reference_command"}
 
