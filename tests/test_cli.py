@@ -85,3 +85,14 @@ def test_jobs_compare_lines_up_epochs_and_names_what_differs(store, tmp_path):
     tune = store.create_job("tune", {"data": "demo"}, status="queued")
     out = ferlab("jobs", "compare", str(a), str(tune.id), cwd=tmp_path)
     assert out.returncode == 2 and "has 0 trials" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_queueing_a_job_does_not_load_tensorflow(store, tmp_path):
+    code = ("import sys, ferlab.runner as r; r.ensure_worker = lambda store: None; from ferlab.cli import main; "
+            "rc = main(['train', '--preset', 'demo-quick', '--data', 'demo', '--background']); "
+            "print(rc, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "0 False False"
+    [job] = store.list_jobs()
+    assert job.status == "queued" and job.spec["preset"] == "demo-quick"
