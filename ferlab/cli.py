@@ -129,7 +129,11 @@ def cmd_db_export_reference(args) -> int:
 
     commands, models = pairs(args.run), pairs(args.model)
     doc = export_runs(_store(), list(commands), commands, models)
-    Path(args.out).write_text(json.dumps(doc, indent=1))
+    out = Path(args.out)
+    if args.append and out.exists():  # keep the runs already shipped, as they were written
+        new = {run["key"] for run in doc["runs"]}
+        doc["runs"] = [run for run in json.loads(out.read_text())["runs"] if run["key"] not in new] + doc["runs"]
+    out.write_text(json.dumps(doc, indent=1))
     print(f"wrote {len(doc['runs'])} run(s) to {args.out}")
     return 0
 
@@ -462,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a job and the exact command that produced it (repeat)")
     ex.add_argument("--model", action="append", metavar="JOB:PATH", help="a shipped model file of that job")
     ex.add_argument("--out", default="ferlab/assets/reference_runs.json")
+    ex.add_argument("--append", action="store_true", help="keep the runs the file already holds")
     ex.set_defaults(fn=cmd_db_export_reference)
 
     tr = sub.add_parser("train", help="train a model from a preset (foreground)")

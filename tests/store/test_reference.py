@@ -57,3 +57,22 @@ def test_shipped_reference_file_is_well_formed():
         for trial in run["trials"]:
             epochs = [e["epoch"] for e in trial["epochs"]]
             assert epochs == list(range(1, len(epochs) + 1))
+
+
+def test_export_reference_append_keeps_shipped_runs(store, tmp_path):
+    from tests.test_cli import ferlab
+
+    first, second = _run(store), _run(store)
+    out = tmp_path / "ref.json"
+    r = ferlab("db", "export-reference", "--run", f"{first}:ferlab train --seed 1", "--out", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    shipped = json.loads(out.read_text())["runs"][0]
+    shipped["machine"] = "the machine of an earlier session"        # kept as it was written
+    out.write_text(json.dumps({"format": 1, "runs": [shipped]}))
+    for _ in range(2):  # appending the same run again replaces it rather than doubling it
+        r = ferlab("db", "export-reference", "--run", f"{second}:ferlab train --seed 2", "--append",
+                   "--out", str(out), cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+    runs = json.loads(out.read_text())["runs"]
+    assert [run["command"] for run in runs] == ["ferlab train --seed 1", "ferlab train --seed 2"]
+    assert runs[0]["machine"] == "the machine of an earlier session"
