@@ -1,5 +1,6 @@
 import streamlit as st
 
+from ferlab.runner.jobs import spec_differences
 from ferlab.ui.common import store
 from ferlab.ui.compare import pick_pair
 from ferlab.ui.tables import common_epochs, curves_chart, curves_frame, describe, job_trial_labels
@@ -17,7 +18,13 @@ for col, label, view in ((a, "5-conv vs 8-conv", "arch"), (b, "Adam vs SGD", "op
                          (c, "bf16 vs float32", "precision")):
     col.button(label, on_click=lambda v=view: st.session_state.update(compare_runs=pick_pair(runs, v),
                                                                        compare_equal=True))
-picked = st.multiselect("Runs", list(names), default=[runs[0].job.id], format_func=names.get, key="compare_runs")
+st.session_state.setdefault("compare_runs", [runs[0].job.id])
+picked = st.multiselect("Runs", list(names), format_func=names.get, key="compare_runs")
+if len(picked) > 1:
+    specs = {x.job.id: x.job.spec for x in runs}
+    differ = spec_differences([specs[j] for j in picked])
+    st.caption("These runs differ in " + (", ".join(f"**{k}** ({' / '.join(map(str, v))})" for k, v in differ)
+                                          if differ else "nothing: the same spec") + ".")
 refs = st.toggle("Show the paper's reported accuracies", value=True)
 equal = st.toggle("Equal epochs only (cut every run at the shortest one's last epoch)", key="compare_equal")
 

@@ -285,15 +285,10 @@ def cmd_jobs_show(args) -> int:
     return 0
 
 
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
-
-
 def cmd_jobs_compare(args) -> int:
     """Per-epoch values of one metric for several runs side by side, and what sets them apart."""
+    from ferlab.runner.jobs import spec_differences
+
     store = _store()
     jobs = [store.get_job(j) for j in args.jobs]
     series = {}
@@ -303,12 +298,10 @@ def cmd_jobs_compare(args) -> int:
             raise ValueError(f"job {job.id} has {len(trials)} trials; compare training runs (one trial each), "
                              "or see a tuning job's trials with `ferlab jobs show`")
         series[job.id] = {e.epoch: getattr(e, args.metric) for e in store.epochs([trials[0].id])}
-    specs = {job.id: _flat(job.spec) for job in jobs}
-    keys = sorted({k for sp in specs.values() for k in sp} - {"reference_key", "reference_command"})
-    differ = [k for k in keys if len({repr(sp.get(k)) for sp in specs.values()}) > 1]
-    print("runs differ in: " + (", ".join(differ) if differ else "nothing (the same spec)"))
-    for job in jobs:
-        print(f"  job {job.id}: " + ", ".join(f"{k}={specs[job.id].get(k)}" for k in differ))
+    differ = spec_differences([job.spec for job in jobs])
+    print("runs differ in: " + (", ".join(k for k, _ in differ) if differ else "nothing (the same spec)"))
+    for i, job in enumerate(jobs):
+        print(f"  job {job.id}: " + ", ".join(f"{k}={values[i]}" for k, values in differ))
     digits = 1 if args.metric == "seconds" else 6 if args.metric == "learning_rate" else 4
 
     def row(label, cells) -> str:

@@ -116,8 +116,11 @@ def test_compare_views_change_one_thing_and_cut_at_equal_epochs(store):
     next(b for b in at.button if b.label == "5-conv vs 8-conv").click().run()
     assert at.multiselect[0].value == [adam5, adam8]          # not the SGD run at equal epochs
     assert next(t for t in at.toggle if t.label.startswith("Equal epochs")).value is True
+    assert any("differ in **epochs** (3 / 150), **model.architecture** (5conv / 8conv)." in c.value
+               for c in at.caption)
     next(b for b in at.button if b.label == "Adam vs SGD").click().run()
     assert at.multiselect[0].value == [adam8, sgd8]
+    assert any("differ in **epochs** (150 / 3), **optimizer** (adam / sgd)." in c.value for c in at.caption)
     assert not at.error
 
 

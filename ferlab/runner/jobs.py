@@ -65,3 +65,18 @@ def submit(store: Store, kind: str, spec: dict, *, origin: str = "user", experim
             if not Path(parsed.data).expanduser().exists():
                 raise
     return store.create_job(kind, parsed.to_dict(), origin=origin, experiment=experiment)
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def spec_differences(specs: list[dict]) -> list[tuple[str, list]]:
+    """The spec fields (dotted, e.g. `model.architecture`) whose values differ between jobs, each with
+    its value per job: what a comparison of their runs actually varies."""
+    flat = [_flat(sp) for sp in specs]
+    keys = sorted({k for f in flat for k in f} - {"reference_key", "reference_command"})
+    return [(k, [f.get(k) for f in flat]) for k in keys if len({repr(f.get(k)) for f in flat}) > 1]
