@@ -241,6 +241,9 @@ class Store:
     def retry_job(self, job_id: int) -> E.JobInfo:
         with self.session() as s:
             row = _one(s, SqlJob, job_id, "job")
+            if row.origin == "reference":  # a shipped record: resuming it would overwrite its epochs
+                raise StoreError(f"job {job_id} is a shipped reference run, a record with no checkpoints here; "
+                                 f"to train it yourself, run its command: {row.spec.get('reference_command', '?')}")
             if row.status not in ("failed", "cancelled"):
                 raise StoreError(f"job {job_id} is {row.status}; only failed or cancelled jobs can be retried")
             row.status, row.cancel_requested, row.finished_at, row.worker = "queued", False, None, None

@@ -31,7 +31,8 @@ def job_list(store: Store, limit: int = 50) -> None:
         with friendly_errors("Cancelling"):
             store.request_cancel(job_id)
             st.toast(f"Job {job_id}: cancel requested; it stops after its current epoch.")
-    if right.button("Retry", disabled=job.status not in ("failed", "cancelled"), key="retry"):
+    if right.button("Retry", disabled=job.status not in ("failed", "cancelled") or job.origin == "reference",
+                     key="retry"):
         with friendly_errors("Retrying"):
             store.retry_job(job_id)
             ensure_worker(store)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ferlab.store import Store
+from ferlab.store import Store, StoreError
 from ferlab.store import reference
 
 
@@ -43,6 +43,8 @@ def test_export_then_seed_a_new_store_once(home, tmp_path, monkeypatch):
     [summary] = fresh.job_summaries()
     assert summary.test_accuracy == 0.48 and summary.test_split == "val"
     assert reference.seed(fresh, path) == 0                     # never twice
+    with pytest.raises(StoreError, match="shipped reference run.*ferlab train --preset ferlab-compact"):
+        fresh.retry_job(job.id)                                 # a record: retrying would overwrite it
     reopened = Store(f"sqlite:///{tmp_path / 'b.db'}", seed_reference=True)
     assert len(reopened.list_jobs()) == 1                       # only a new store is seeded by itself
 
