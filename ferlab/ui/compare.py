@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ferlab.runner.jobs import spec_differences
 from ferlab.store.entities import JobSummary
 
 
@@ -37,23 +38,17 @@ def pick_pair(summaries: list[JobSummary], view: str) -> list[int]:
                     return [a.job.id, b.job.id]
     return [s[0].job.id for s in (left, right) if s]
 
-_NOT_RECIPE = {"precision", "reference_key", "reference_command"}
-
-
-def _recipe(spec: dict) -> str:
-    return repr(sorted((k, repr(v)) for k, v in spec.items() if k not in _NOT_RECIPE))
-
 
 def precision_pairs(runs: list[JobSummary], most: int = 4) -> list[int]:
     """Up to `most` newest (bf16, float32) pairs of runs identical but for the precision (seed
     included), as one flat list of job ids: the pairs side by side show what bf16 costs."""
-    float32 = {}
-    for r in runs:
-        if r.job.spec.get("precision") == "float32":
-            float32.setdefault(_recipe(r.job.spec), r)
+    float32 = [r for r in runs if r.job.spec.get("precision") == "float32"]
     picked: list[int] = []
-    for r in runs:  # newest first
-        twin = float32.get(_recipe(r.job.spec)) if r.job.spec.get("precision") == "mixed_bfloat16" else None
-        if twin is not None and len(picked) < 2 * most:
+    for r in runs:  # newest first; each bf16 run with its newest float32 twin
+        if r.job.spec.get("precision") != "mixed_bfloat16" or len(picked) >= 2 * most:
+            continue
+        twin = next((f for f in float32 if [k for k, _ in spec_differences([r.job.spec, f.job.spec])]
+                     == ["precision"]), None)
+        if twin is not None:
             picked += [r.job.id, twin.job.id]
     return picked
