@@ -35,10 +35,11 @@ def main() -> None:
     from ferlab.data import load_dataset
     from ferlab.inference.models import SHIPPED
     from ferlab.store import Store
-    from ferlab.store.reference import machine
+    from ferlab.store.reference import machine as this_machine
     from ferlab.training.evaluate import evaluate, format_report
     from ferlab.training.fit import run_dir_for
 
+    machine = this_machine()
     store = Store()
     job = store.get_job(args.job)
     [trial] = store.list_trials(job.id)
@@ -52,18 +53,38 @@ def main() -> None:
     print(f"shipped {SHIPPED} ({SHIPPED.stat().st_size / 1e6:.1f} MB) from job {job.id}, best epoch {trial.best_epoch} "
           f"(val {trial.best_val_accuracy:.4f}) of {len(epochs)} run ({job.spec['epochs']} planned)")
     print(f"spec: {json.dumps(job.spec)}")
-    print(f"wall time of the epochs: {sum(e.seconds or 0 for e in epochs) / 3600:.2f} h; machine {machine()}")
+    print(f"wall time of the epochs: {sum(e.seconds or 0 for e in epochs) / 3600:.2f} h; machine {machine}")
     print(f"\n{args.data} [{args.split}] without TTA:\n{format_report(plain)}")
     print(f"\nwith flip TTA: accuracy {tta.accuracy:.4f}")
-    args.card.write_text(card(job, trial, epochs, plain, tta, args, SHIPPED))
+    args.card.write_text(card(job, trial, epochs, plain, tta, args, SHIPPED, machine))
     print(f"wrote {args.card}")
 
 
-def card(job, trial, epochs, plain, tta, args, shipped) -> str:
-    from ferlab.labels import CLASSES
-    from ferlab.store.reference import machine as this_machine
+def recipe(spec: dict, params: int) -> str:
+    """The training recipe in words, from the run's spec."""
+    m = spec["model"]
+    shape = ("the first with stride 2; global average pooling; " if m["architecture"] == "compact"
+             else "")
+    model = (f"{'ferlab' if m['architecture'] == 'compact' else 'the paper'}'s {m['architecture']} CNN "
+             f"({params:,} parameters; conv filters {m['filters']}, {shape}dense {m['dense_units']})")
+    optimizer = "SGD with Nesterov momentum 0.9" if spec["optimizer"] == "sgd" else "Adam"
+    lr = f"learning rate {spec['learning_rate']}"
+    if spec["warmup_epochs"]:
+        lr += f" with {spec['warmup_epochs']} warm-up epochs then"
+    lr += " cosine decay" if spec["schedule"] == "cosine" else " constant"
+    extras = "".join(f", {name} {spec[key]}" for name, key in (("weight decay", "weight_decay"),
+                                                                ("label smoothing", "label_smoothing"))
+                     if spec[key])
+    augmentation = ("the paper's augmentation (zoom 0.1, rotation 10 degrees, shifts 0.1, horizontal flip)"
+                    if spec["augmentation"] == "paper" else "no augmentation")
+    precision = {"auto": "mixed bfloat16 (ferlab's automatic choice on this CPU)"}.get(spec["precision"],
+                                                                                     spec["precision"])
+    return (f"{model}, {optimizer}, {lr}{extras}, batch {spec['batch_size']}, {augmentation}, "
+            f"precision {precision}")
 
-    machine = this_machine()
+
+def card(job, trial, epochs, plain, tta, args, shipped, machine: str) -> str:
+    from ferlab.labels import CLASSES
 
     spec = job.spec
     hours = sum(e.seconds or 0 for e in epochs) / 3600
@@ -72,7 +93,6 @@ def card(job, trial, epochs, plain, tta, args, shipped) -> str:
     header = "| true \\ predicted | " + " | ".join(CLASSES) + " |\n|---|" + "---:|" * len(CLASSES)
     rows = "\n".join(f"| {c} | " + " | ".join(f"{v:,}" for v in plain.confusion[i]) + " |" for i, c in enumerate(CLASSES))
     curve = ", ".join(f"{e.epoch}: {e.val_accuracy:.3f}" for e in epochs if e.epoch % 5 == 0 or e.epoch == len(epochs))
-    precision = {"auto": "mixed bfloat16 (ferlab's automatic choice on this CPU)"}.get(spec["precision"], spec["precision"])
     status = ("completed" if len(epochs) >= spec["epochs"]
               else f"stopped after epoch {len(epochs)} of {spec['epochs']} (resume: `ferlab train --resume {job.id}`)")
     return f"""# Model card: ferlab's shipped default model
@@ -87,12 +107,7 @@ and `ferlab predict`. Written by `scripts/ship_model.py {job.id} --command "..."
 
       {args.command}
 
-- Recipe (preset `{spec.get('preset')}`): ferlab's {spec['model']['architecture']} CNN ({trial.params:,} parameters;
-  conv filters {spec['model']['filters']}, the first with stride 2; global average pooling; dense
-  {spec['model']['dense_units']}), SGD with Nesterov momentum 0.9,
-  learning rate {spec['learning_rate']} with {spec['warmup_epochs']} warm-up epochs then cosine decay, weight decay
-  {spec['weight_decay']}, label smoothing {spec['label_smoothing']}, batch {spec['batch_size']}, the paper's augmentation
-  (zoom 0.1, rotation 10 degrees, shifts 0.1, horizontal flip), precision {precision}.
+- Recipe (preset `{spec.get('preset')}`): {recipe(spec, trial.params)}.
 - Data: FER2013 Training (28,709 images) to fit, PublicTest (3,589) to select the epoch. PrivateTest was
   never seen.
 - Seed {spec['seed']}; {len(epochs)} epochs run, {status}; best epoch {trial.best_epoch}.
