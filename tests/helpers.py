@@ -58,3 +58,13 @@ def register_synthetic(store, name: str, train_per_class: int, seed: int) -> str
 
     register(store, demo_dataset({"train": train_per_class, "val": 10, "test": 10}, seed=seed), name)
     return name
+
+
+def ferlab(*args, cwd=None, env=None, timeout=300):
+    """`python -m ferlab ARGS` as a user runs it: a real subprocess, output captured."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "ferlab", *args], capture_output=True, text=True, cwd=cwd,
+                          env=dict(os.environ, **(env or {})), timeout=timeout)

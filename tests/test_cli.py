@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
-from tests.helpers import make_csv, make_folder_layout
-
-
-def ferlab(*args, cwd, env=None):
-    e = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "ferlab", *args], capture_output=True, text=True,
-                          cwd=cwd, env=e, timeout=300)
+from tests.helpers import ferlab, make_csv, make_folder_layout
 
 
 def test_help_lists_the_subcommands(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 
 from ferlab.store import Store, StoreError
 from ferlab.store import reference
+from tests.helpers import ferlab
 
 
 def _run(store):
@@ -62,8 +63,6 @@ def test_shipped_reference_file_is_well_formed():
 
 
 def test_export_reference_append_keeps_shipped_runs(store, tmp_path):
-    from tests.test_cli import ferlab
-
     first, second = _run(store), _run(store)
     out = tmp_path / "ref.json"
     r = ferlab("db", "export-reference", "--run", f"{first}:ferlab train --seed 1", "--out", str(out), cwd=tmp_path)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 
 import keras
@@ -14,6 +12,7 @@ import pytest
 from ferlab.training.callbacks import StoreRecorder, lr_schedule
 from ferlab.training.fit import train
 from ferlab.training.spec import PRESETS, TrainSpec, preset
+from tests.helpers import ferlab
 
 
 def test_two_epochs_write_exactly_two_rows_and_a_model(store, tiny_spec):
@@ -135,10 +134,6 @@ def test_precision_choice(monkeypatch):
 
 def test_train_and_evaluate_from_the_cli(store, tiny_data, tmp_path):
     from tests.helpers import make_folder_layout
-
-    def ferlab(*args):
-        return subprocess.run([sys.executable, "-m", "ferlab", *args], capture_output=True, text=True,
-                              timeout=300)
 
     out = ferlab("train", "--preset", "paper-4conv-baseline", "--data", tiny_data, "--epochs", "1",
                  "--precision", "float32", "--json")
