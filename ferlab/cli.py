@@ -131,8 +131,13 @@ def cmd_db_export_reference(args) -> int:
     doc = export_runs(_store(), list(commands), commands, models)
     out = Path(args.out)
     if args.append and out.exists():  # keep the runs already shipped, as they were written
+        try:
+            shipped = json.loads(out.read_text())["runs"]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"{out} is not a reference-run file (no `runs` list); fix or move it, or "
+                             "write a new file without --append") from None
         new = {run["key"] for run in doc["runs"]}
-        doc["runs"] = [run for run in json.loads(out.read_text())["runs"] if run["key"] not in new] + doc["runs"]
+        doc["runs"] = [run for run in shipped if run["key"] not in new] + doc["runs"]
     out.write_text(json.dumps(doc, indent=1))
     print(f"wrote {len(doc['runs'])} run(s) to {args.out}")
     return 0

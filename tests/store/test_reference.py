@@ -77,3 +77,8 @@ def test_export_reference_append_keeps_shipped_runs(store, tmp_path):
     runs = json.loads(out.read_text())["runs"]
     assert [run["command"] for run in runs] == ["ferlab train --seed 1", "ferlab train --seed 2"]
     assert runs[0]["machine"] == "the machine of an earlier session"
+    out.write_text("{not json")
+    r = ferlab("db", "export-reference", "--run", f"{second}:ferlab train --seed 2", "--append", "--out", str(out),
+               cwd=tmp_path)
+    assert r.returncode == 2 and "is not a reference-run file" in r.stderr and "Traceback" not in r.stderr
+    assert out.read_text() == "{not json"                       # left as it was
