@@ -1,5 +1,6 @@
 import streamlit as st
 
+from ferlab.inference.models import available_models
 from ferlab.ui.common import friendly_errors, store
 from ferlab.ui.forms import submit_job, train_form, tune_form
 from ferlab.ui.jobs import job_list
@@ -8,7 +9,10 @@ st.title("Experiments")
 s = store()
 datasets = ["demo", *(d.name for d in s.list_datasets() if d.name != "demo")]
 kind = st.segmented_control("New job", ("Training", "Tuning"), default="Training")
-spec, errors = (train_form if kind == "Training" else tune_form)(datasets)
+if kind == "Training":
+    spec, errors = train_form(datasets, available_models(s))
+else:
+    spec, errors = tune_form(datasets)
 if st.button("Submit", type="primary", disabled=bool(errors)):
     with friendly_errors("Submitting the job"):
         submit_job(s, "train" if kind == "Training" else "tune", spec)

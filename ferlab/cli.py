@@ -157,6 +157,22 @@ def _tune(*args, **kwargs):
     return tune(*args, **kwargs)
 
 
+def _model_file(store, ref: str) -> str:
+    """A model file named as a path, or as the number of a job whose trained model to take."""
+    if ref.isdigit():
+        job = store.get_job(int(ref))
+        models = [a.path for t in store.list_trials(job.id) for a in store.list_artifacts(t.id)
+                  if a.kind == "model" and a.path]
+        if not models:
+            raise ValueError(f"job {job.id} has no saved model to start from (it is {job.status}); "
+                             "name a .keras file instead")
+        return models[-1]
+    path = Path(ref).expanduser()
+    if not path.is_file():
+        raise ValueError(f"no model file at {ref}: name a .keras file or a job number")
+    return str(path.resolve())
+
+
 def cmd_train(args) -> int:
     from ferlab.training.spec import TrainSpec, preset
 
@@ -171,7 +187,9 @@ def cmd_train(args) -> int:
         result = _train(store, spec, job_id=job.id)
     else:
         spec = preset(args.preset, data=args.data, epochs=args.epochs, seed=args.seed,
-                      precision=args.precision, batch_size=args.batch_size)
+                      precision=args.precision, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                      warmup_epochs=args.warmup_epochs,
+                      init_from=_model_file(store, args.init_from) if args.init_from else None)
         if args.background:
             return _submit(store, "train", spec.to_dict())
         result = _train(store, spec)
@@ -474,6 +492,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int)
     tr.add_argument("--batch-size", type=int)
     tr.add_argument("--precision", choices=PRECISIONS)
+    tr.add_argument("--learning-rate", type=float, help="peak learning rate (default: the preset's)")
+    tr.add_argument("--warmup-epochs", type=int, help="epochs of linear warm-up (default: the preset's)")
+    tr.add_argument("--init-from", metavar="MODEL", help="start from the weights of a .keras file, or of the "
+                    "model a job trained (its number): a warm restart with this run's schedule")
     tr.add_argument("--resume", type=int, metavar="JOB", help="resume an interrupted job from its last checkpoint")
     tr.add_argument("--background", action="store_true", help="queue it for a worker instead (starts one if none runs)")
     tr.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -72,6 +72,18 @@ def test_experiments_validates_next_to_the_field_and_submits(store):
     assert job.status == "queued" and job.kind == "train" and job.spec["epochs"] == 2
 
 
+def test_a_training_job_can_start_from_a_trained_model(store):
+    from ferlab.inference.models import SHIPPED
+
+    at = run_page("experiments")
+    picker = at.selectbox(key="train_init")
+    assert picker.options[0] == "random weights (from scratch)" and picker.options[1].startswith("shipped default")
+    picker.select_index(1).run()
+    at.button[0].click().run()
+    [job] = store.list_jobs()
+    assert job.spec["init_from"] == str(SHIPPED)
+
+
 def test_tuning_search_space_is_checked_as_you_type(store):
     at = run_page("experiments")
     at.segmented_control[0].set_value("Tuning").run()

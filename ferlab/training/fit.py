@@ -61,7 +61,28 @@ def compile_model(model: keras.Model, spec: TrainSpec, steps_per_execution: int 
 
 
 def build_for(spec: TrainSpec) -> keras.Model:
-    return compile_model(build_model(spec.model, augment.make(spec.augmentation, spec.seed)), spec)
+    model = compile_model(build_model(spec.model, augment.make(spec.augmentation, spec.seed)), spec)
+    if spec.init_from:
+        warm_start(model, Path(spec.init_from))
+    return model
+
+
+def warm_start(model: keras.Model, path: Path) -> None:
+    """Copy the weights (batch-norm statistics included) of the model at `path` into `model`; the
+    optimizer starts fresh. Refuses a model of another shape rather than copying part of it."""
+    if not path.is_file():
+        raise ValueError(f"cannot start from {path}: no such model file")
+    try:
+        source = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:
+        raise ValueError(f"cannot start from {path}: not a readable Keras model ({exc})") from None
+    want = [tuple(w.shape) for w in model.weights]
+    have = [tuple(w.shape) for w in source.weights]
+    if want != have:
+        raise ValueError(f"cannot start from {path}: its layers do not match this spec's model "
+                         f"({len(have)} weight arrays vs {len(want)}, or of other shapes); "
+                         "start from a model of the same architecture and filters")
+    model.set_weights(source.get_weights())
 
 
 def one_hot(labels: np.ndarray) -> np.ndarray:
@@ -106,6 +127,8 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
             log(f"resuming job {job_id} after epoch {state['epoch']} from {run_dir / 'last.keras'}")
         else:
             model = build_for(spec)
+            if spec.init_from:
+                log(f"starting from the weights of {spec.init_from}")
         trial = store.start_trial(job_id, 1, spec.to_dict())  # StoreRecorder stores the parameter count
         dropped = store.truncate_epochs(trial.id, after=state["epoch"])
         if dropped:

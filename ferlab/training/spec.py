@@ -48,6 +48,9 @@ class TrainSpec:
     precision: str = "auto"
     augmentation: str = "paper"
     preset: str | None = None
+    # A .keras model of the same architecture whose weights the run starts from (a warm restart:
+    # a new schedule from a trained model); None starts from random weights.
+    init_from: str | None = None
 
     def errors(self) -> dict[str, str]:
         """Field name -> what is wrong with it; empty when the spec is valid."""
@@ -78,6 +81,8 @@ class TrainSpec:
             e["weight_decay"] = "weight decay must be in [0, 0.1)"
         if not 0.0 <= self.label_smoothing < 0.5:
             e["label_smoothing"] = "label smoothing must be in [0, 0.5)"
+        if self.init_from is not None and not self.init_from.endswith(".keras"):
+            e["init_from"] = f"{self.init_from!r} is not a .keras model file"
         return {**e, **_run_errors(self)}
 
     def check(self) -> "TrainSpec":

@@ -22,7 +22,8 @@ def _field_error(errors: dict, *keys: str) -> None:
             st.error(errors[key], icon=":material/error:")
 
 
-def train_form(datasets: list[str]) -> tuple[TrainSpec, dict]:
+def train_form(datasets: list[str], models=()) -> tuple[TrainSpec, dict]:
+    """`models`: trained models (ModelChoice) a run may start from instead of random weights."""
     data = st.selectbox("Data set", datasets, key="train_data")
     default = "demo-quick" if data == "demo" else "paper-8conv-adam"
     choice = st.selectbox("Preset", [*PRESETS, "custom"], index=list(PRESETS).index(default))
@@ -37,8 +38,12 @@ def train_form(datasets: list[str]) -> tuple[TrainSpec, dict]:
     batch = right.selectbox("Batch size", BATCH_SIZES, index=BATCH_SIZES.index(base.batch_size))
     epochs = left.number_input("Epochs", value=base.epochs, step=1, key="train_epochs")
     seed = right.number_input("Seed", value=base.seed, step=1, key="train_seed")
+    start = st.selectbox("Start from", [None, *models], key="train_init",
+                         format_func=lambda m: "random weights (from scratch)" if m is None else m.label,
+                         help="A warm restart: this run's schedule from a trained model's weights. "
+                              "The model must have the same architecture and filters.")
     spec = replace(base, data=data, batch_size=int(batch), epochs=int(epochs), seed=int(seed),
-                   preset=None if choice == "custom" else choice)
+                   preset=None if choice == "custom" else choice, init_from=start.path if start else None)
     if choice == "custom":
         model = DEFAULTS[arch] if arch != base.model.architecture else base.model
         spec = replace(spec, model=model, optimizer=optimizer, learning_rate=float(lr))

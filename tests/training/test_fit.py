@@ -162,3 +162,43 @@ def test_demo_quick_learns_the_demo_set(store):
     assert result.best_val_accuracy > 0.5          # chance is 1/7
     predicted = np.array(result.evaluation.confusion).sum(axis=0)
     assert (predicted > 0).sum() >= 5               # not one class for everything
+
+
+def test_warm_start_copies_a_trained_models_weights_and_refuses_another_shape(store, tiny_spec):
+    from ferlab.training.fit import build_for
+
+    first = train(store, tiny_spec, verbose=0, log=lambda _: None)
+    source = keras.saving.load_model(first.model_path)
+    warm = replace(tiny_spec, init_from=str(first.model_path), learning_rate=1e-4, seed=4)
+    for got, want in zip(build_for(warm).get_weights(), source.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)   # batch-norm statistics too
+    cold = build_for(replace(warm, init_from=None))
+    assert not all(np.array_equal(a, b) for a, b in zip(cold.get_weights(), source.get_weights()))
+
+    second = train(store, warm, verbose=0, log=lambda _: None)
+    assert second.status == "completed"
+    assert store.get_job(second.job_id).spec["init_from"] == str(first.model_path)
+
+    wider = replace(warm, model=replace(warm.model, filters=(16, 8, 8, 8)))
+    with pytest.raises(ValueError, match="do not match this spec's model"):
+        train(store, wider, verbose=0, log=lambda _: None)
+    assert "do not match" in store.list_jobs(status="failed")[0].error
+    assert replace(warm, init_from="weights.h5").errors() == {"init_from": "'weights.h5' is not a .keras model file"}
+
+
+def test_init_from_a_job_number_on_the_cli(store, tiny_spec, capsys, monkeypatch):
+    import ferlab.runner
+    from ferlab.cli import main
+
+    monkeypatch.setattr(ferlab.runner, "ensure_worker", lambda store: None)  # keep the job queued
+    first = train(store, tiny_spec, verbose=0, log=lambda _: None)
+    assert main(["train", "--preset", "paper-4conv-baseline", "--data", tiny_spec.data, "--epochs", "1",
+                 "--learning-rate", "0.0005", "--warmup-epochs", "0", "--init-from", str(first.job_id),
+                 "--background"]) == 0
+    queued = store.list_jobs(status="queued")[0]
+    assert queued.spec["init_from"] == str(first.model_path) and queued.spec["learning_rate"] == 0.0005
+
+    assert main(["train", "--data", tiny_spec.data, "--init-from", str(queued.id)]) == 2
+    assert f"job {queued.id} has no saved model to start from" in capsys.readouterr().err
+    assert main(["train", "--data", tiny_spec.data, "--init-from", "missing.keras"]) == 2
+    assert "no model file at missing.keras" in capsys.readouterr().err
