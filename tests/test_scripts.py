@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 from ferlab.training.spec import preset
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ship_model.py"
@@ -29,3 +31,19 @@ def test_model_card_recipe_follows_the_spec():
     assert "weight decay" not in paper and "label smoothing" not in paper
     demo = recipe(preset("demo-quick", data="demo").to_dict(), 1_391_223)
     assert "no augmentation" in demo
+
+
+def test_lineage_follows_warm_restarts_back_to_the_run_from_scratch(store, tmp_path):
+    lineage = _ship_model().lineage
+    first = store.create_job("train", preset("ferlab-compact", data="fer2013").to_dict(), status="completed")
+    store.add_artifact(store.start_trial(first.id, 1, {}).id, str(tmp_path / "job-1" / "model.keras"))
+    spec = preset("ferlab-compact", data="fer2013", init_from=str(tmp_path / "job-1" / "model.keras")).to_dict()
+    second = store.create_job("train", spec, status="completed")
+    store.start_trial(second.id, 1, {})
+    assert [job.id for job, _, _ in lineage(store, second.id)] == [first.id, second.id]
+    assert [job.id for job, _, _ in lineage(store, first.id)] == [first.id]
+
+    orphan = store.create_job("train", {**spec, "init_from": str(tmp_path / "elsewhere.keras")})
+    store.start_trial(orphan.id, 1, {})
+    with pytest.raises(SystemExit, match="which no job in this store trained"):
+        lineage(store, orphan.id)
