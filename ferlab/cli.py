@@ -136,8 +136,10 @@ def cmd_db_export_reference(args) -> int:
         except (ValueError, KeyError, TypeError):
             raise ValueError(f"{out} is not a reference-run file (no `runs` list); fix or move it, or "
                              "write a new file without --append") from None
-        new = {run["key"] for run in doc["runs"]}
-        doc["runs"] = [run for run in shipped if run["key"] not in new] + doc["runs"]
+        # a run exported again replaces its old entry in place: the seed's order (and so the job
+        # numbers a fresh store gives the runs, which commands like `--init-from 1` name) stays
+        new = {run["key"]: run for run in doc["runs"]}
+        doc["runs"] = ([new.pop(run["key"], run) for run in shipped]) + list(new.values())
     out.write_text(json.dumps(doc, indent=1))
     print(f"wrote {len(doc['runs'])} run(s) to {args.out}")
     return 0

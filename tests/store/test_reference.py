@@ -77,6 +77,11 @@ def test_export_reference_append_keeps_shipped_runs(store, tmp_path):
     runs = json.loads(out.read_text())["runs"]
     assert [run["command"] for run in runs] == ["ferlab train --seed 1", "ferlab train --seed 2"]
     assert runs[0]["machine"] == "the machine of an earlier session"
+    r = ferlab("db", "export-reference", "--run", f"{first}:ferlab train --seed 1 --again", "--append",
+               "--out", str(out), cwd=tmp_path)       # re-exporting a shipped run keeps its place
+    assert r.returncode == 0, r.stderr
+    runs = json.loads(out.read_text())["runs"]
+    assert [run["command"] for run in runs] == ["ferlab train --seed 1 --again", "ferlab train --seed 2"]
     out.write_text("{not json")
     r = ferlab("db", "export-reference", "--run", f"{second}:ferlab train --seed 2", "--append", "--out", str(out),
                cwd=tmp_path)
