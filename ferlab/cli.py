@@ -139,7 +139,15 @@ def cmd_db_export_reference(args) -> int:
         # a run exported again replaces its old entry in place: the seed's order (and so the job
         # numbers a fresh store gives the runs, which commands like `--init-from 1` name) stays
         new = {run["key"]: run for run in doc["runs"]}
+        exported = set(new)
         doc["runs"] = ([new.pop(run["key"], run) for run in shipped]) + list(new.values())
+        # one shipped file, one run: a run whose model file is now another run's keeps its evaluation only
+        for run in doc["runs"]:
+            for ev in (ev for t in run["trials"] for ev in t["evaluations"]):
+                if run["key"] not in exported and ev.get("model") in set(models.values()):
+                    print(f"{run['key']}: {ev['model']} is now the model of another run; this run keeps its "
+                          "evaluation without a model file")
+                    ev["model"] = None
     out.write_text(json.dumps(doc, indent=1))
     print(f"wrote {len(doc['runs'])} run(s) to {args.out}")
     return 0
@@ -190,7 +198,7 @@ def cmd_train(args) -> int:
     else:
         spec = preset(args.preset, data=args.data, epochs=args.epochs, seed=args.seed,
                       precision=args.precision, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                      warmup_epochs=args.warmup_epochs,
+                      warmup_epochs=args.warmup_epochs, augmentation=args.augmentation,
                       init_from=_model_file(store, args.init_from) if args.init_from else None)
         if args.background:
             return _submit(store, "train", spec.to_dict())
@@ -199,6 +207,23 @@ def cmd_train(args) -> int:
         print(json.dumps({"job": result.job_id, "status": result.status,
                           "best_val_accuracy": result.best_val_accuracy, "model": str(result.model_path),
                           "evaluation": result.evaluation.to_dict() if result.evaluation else None}))
+    return 0
+
+
+def cmd_ensemble(args) -> int:
+    from ferlab.training.spec import EnsembleSpec
+
+    store = _store()
+    spec = EnsembleSpec(data=args.data, members=tuple(_model_file(store, m) for m in args.members)).check()
+    if args.background:
+        return _submit(store, "ensemble", spec.to_dict())
+    from ferlab.training.ensemble import build_ensemble
+
+    result = build_ensemble(store, spec, log=lambda line: None if args.json else print(line))
+    if args.json:
+        print(json.dumps({"job": result.job_id, "model": str(result.model_path), "params": result.params,
+                          "split": result.split, "accuracy": result.evaluation.accuracy,
+                          "accuracy_tta": result.evaluation_tta.accuracy, "members": result.members}))
     return 0
 
 
@@ -281,13 +306,14 @@ def _submit(store, kind: str, spec: dict) -> int:
 def cmd_jobs_list(args) -> int:
     store = _store()
     jobs = store.list_jobs(status=args.status, limit=args.limit)
-    print(f"{'job':>5} {'kind':<6}{'status':<11}{'epochs':>8} {'best val':>9}  {'worker':<28}data / preset")
+    print(f"{'job':>5} {'kind':<9}{'status':<11}{'epochs':>8} {'best val':>9}  {'worker':<28}data / preset")
     for job in jobs:
         trials = store.list_trials(job.id)
         epochs = sum(store.count_epochs(t.id) for t in trials)
         best = max((t.best_val_accuracy or 0 for t in trials), default=0)
-        what = job.spec.get("preset") or job.spec.get("space", {}).get("architecture") or ""
-        print(f"{job.id:>5} {job.kind:<6}{job.status:<11}{epochs:>8} {best:>9.4f}  {(job.worker or '-')[:27]:<28}"
+        what = (job.spec.get("preset") or job.spec.get("space", {}).get("architecture")
+                or (f"ensemble of {len(job.spec['members'])}" if job.kind == "ensemble" else ""))
+        print(f"{job.id:>5} {job.kind:<9}{job.status:<11}{epochs:>8} {best:>9.4f}  {(job.worker or '-')[:27]:<28}"
               f"{job.spec.get('data')} / {what}")
     return 0
 
@@ -452,7 +478,7 @@ def cmd_evaluate(args) -> int:
 # --- parser --------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    from ferlab.training.spec import PRECISIONS, PRESETS
+    from ferlab.training.spec import AUGMENTATIONS, PRECISIONS, PRESETS
 
     p = argparse.ArgumentParser(prog="ferlab", description="Facial emotion recognition experiments "
                                 f"on FER2013 ({', '.join(CLASSES)}).")
@@ -496,6 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--precision", choices=PRECISIONS)
     tr.add_argument("--learning-rate", type=float, help="peak learning rate (default: the preset's)")
     tr.add_argument("--warmup-epochs", type=int, help="epochs of linear warm-up (default: the preset's)")
+    tr.add_argument("--augmentation", choices=AUGMENTATIONS,
+                    help="paper: the paper's; paper-erasing: the paper's plus random erasing (default: the preset's)")
     tr.add_argument("--init-from", metavar="MODEL", help="start from the weights of a .keras file, or of the "
                     "model a job trained (its number): a warm restart with this run's schedule")
     tr.add_argument("--resume", type=int, metavar="JOB", help="resume an interrupted job from its last checkpoint")
@@ -565,6 +593,15 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--whole", action="store_true", help="classify the whole image when no face is found")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(fn=cmd_predict)
+
+    en = sub.add_parser("ensemble", help="average trained models into one .keras model and evaluate it")
+    en.add_argument("members", nargs="+", metavar="MODEL",
+                    help="two or more .keras files, or job numbers (their trained model)")
+    en.add_argument("--data", required=True, help="imported data set name, a path, or `demo`: evaluated on its "
+                    "test split (val where there is none)")
+    en.add_argument("--background", action="store_true", help="queue it for a worker instead (starts one if none runs)")
+    en.add_argument("--json", action="store_true")
+    en.set_defaults(fn=cmd_ensemble)
 
     ev = sub.add_parser("evaluate", help="accuracy, per-class table and confusion matrix of a .keras model")
     ev.add_argument("model")

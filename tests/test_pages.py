@@ -66,10 +66,12 @@ def test_experiments_validates_next_to_the_field_and_submits(store):
     assert at.button[0].disabled
     at.number_input(key="train_epochs").set_value(2).run()
     assert not at.error and not at.button[0].disabled
+    at.selectbox(key="train_augmentation").set_value("paper-erasing").run()
     at.button[0].click().run()
     assert "Queued job 1" in at.success[0].value
     [job] = store.list_jobs()
     assert job.status == "queued" and job.kind == "train" and job.spec["epochs"] == 2
+    assert job.spec["augmentation"] == "paper-erasing"
 
 
 def test_a_training_job_can_start_from_a_trained_model(store):

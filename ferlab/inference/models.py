@@ -31,6 +31,8 @@ def available_models(store: Store | None) -> list[ModelChoice]:
             trial = store.get_trial(a.trial_id)
             demo = a.dataset in synthetic
             acc = f"{a.split} acc {a.accuracy:.1%}" if a.accuracy is not None else "no score"
-            out.append(ModelChoice(f"job {trial.job_id}: {a.dataset}, {acc}" + (" [SYNTHETIC demo]" if demo else ""),
+            members = (a.metrics or {}).get("members")
+            what = f"ensemble of {len(members)}, " if members else ""
+            out.append(ModelChoice(f"job {trial.job_id}: {what}{a.dataset}, {acc}" + (" [SYNTHETIC demo]" if demo else ""),
                                    a.path, a.accuracy, demo))
     return out

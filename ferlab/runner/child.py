@@ -32,6 +32,10 @@ def run(job_id: int) -> int:
         from ferlab.training.fit import train
 
         train(store, spec, job_id=job.id)
+    elif job.kind == "ensemble":
+        from ferlab.training.ensemble import build_ensemble
+
+        build_ensemble(store, spec, job_id=job.id)
     else:
         from ferlab.training.tune import tune
 

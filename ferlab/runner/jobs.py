@@ -8,7 +8,7 @@ from pathlib import Path
 from ferlab.store import Store
 from ferlab.store.entities import JobInfo
 
-KINDS = ("train", "tune", "import")
+KINDS = ("train", "tune", "import", "ensemble")
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,12 @@ class ImportSpec:
 
 def parse_spec(kind: str, spec: dict):
     """The spec value a stored job runs; raises ValueError saying what is wrong."""
-    from ferlab.training.spec import TrainSpec, TuneSpec
+    from ferlab.training.spec import EnsembleSpec, TrainSpec, TuneSpec
 
     if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r} (choose {', '.join(KINDS)})")
-    parse = {"train": TrainSpec.from_dict, "tune": TuneSpec.from_dict, "import": lambda d: ImportSpec(**d)}[kind]
+    parse = {"train": TrainSpec.from_dict, "tune": TuneSpec.from_dict, "import": lambda d: ImportSpec(**d),
+             "ensemble": EnsembleSpec.from_dict}[kind]
     try:
         value = parse(spec)
     except (TypeError, KeyError) as e:
@@ -78,5 +79,5 @@ def spec_differences(specs: list[dict]) -> list[tuple[str, list]]:
     """The spec fields (dotted, e.g. `model.architecture`) whose values differ between jobs, each with
     its value per job: what a comparison of their runs actually varies."""
     flat = [_flat(sp) for sp in specs]
-    keys = sorted({k for f in flat for k in f} - {"reference_key", "reference_command"})
+    keys = sorted({k for f in flat for k in f} - {"reference_key", "reference_command", "reference_machine"})
     return [(k, [f.get(k) for f in flat]) for k in keys if len({repr(f.get(k)) for f in flat}) > 1]

@@ -10,7 +10,7 @@ from ferlab.models.search import ALGORITHMS, SearchSpace
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
-AUGMENTATIONS = ("paper", "none")
+AUGMENTATIONS = ("paper", "paper-erasing", "none")
 
 
 def _run_errors(spec) -> dict[str, str]:
@@ -164,3 +164,36 @@ class TuneSpec:
         d = dict(d)
         d["space"] = SearchSpace.from_dict(d["space"])
         return cls(**d)
+
+
+@dataclass(frozen=True)
+class EnsembleSpec:
+    """Average the class probabilities of trained models (.keras files, at least two) and
+    evaluate the result on `data`'s test split (val where there is none)."""
+
+    data: str = "demo"
+    members: tuple[str, ...] = ()
+
+    def errors(self) -> dict[str, str]:
+        e = {}
+        if len(self.members) < 2:
+            e["members"] = "an ensemble needs at least two models"
+        elif len(set(self.members)) != len(self.members):
+            e["members"] = "a model is named twice; an ensemble of copies is the model itself"
+        else:
+            bad = [m for m in self.members if not m.endswith(".keras")]
+            if bad:
+                e["members"] = f"{bad[0]!r} is not a .keras model file"
+        if not self.data:
+            e["data"] = "name a data set (`ferlab data list`) or `demo`"
+        return e
+
+    def check(self) -> "EnsembleSpec":
+        return _checked(self, "ensemble spec")
+
+    def to_dict(self) -> dict:
+        return {"data": self.data, "members": list(self.members)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "EnsembleSpec":
+        return cls(data=d["data"], members=tuple(d["members"]))

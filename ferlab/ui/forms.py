@@ -11,9 +11,12 @@ from ferlab.models.config import ARCHITECTURES, DEFAULTS
 from ferlab.models.search import Range, SearchSpace
 from ferlab.runner import ensure_worker, submit
 from ferlab.store import Store
-from ferlab.training.spec import PRESETS, TrainSpec, TuneSpec
+from ferlab.training.spec import AUGMENTATIONS, PRESETS, TrainSpec, TuneSpec
 
 BATCH_SIZES = (32, 64, 128)
+AUGMENTATION_LABELS = {"paper": "the paper's (zoom, rotation, shifts, flip)",
+                       "paper-erasing": "the paper's + random erasing",
+                       "none": "none"}
 
 
 def _field_error(errors: dict, *keys: str) -> None:
@@ -38,12 +41,15 @@ def train_form(datasets: list[str], models=()) -> tuple[TrainSpec, dict]:
     batch = right.selectbox("Batch size", BATCH_SIZES, index=BATCH_SIZES.index(base.batch_size))
     epochs = left.number_input("Epochs", value=base.epochs, step=1, key="train_epochs")
     seed = right.number_input("Seed", value=base.seed, step=1, key="train_seed")
+    augmentation = st.selectbox("Augmentation", AUGMENTATIONS, index=AUGMENTATIONS.index(base.augmentation),
+                                key="train_augmentation", format_func=AUGMENTATION_LABELS.get)
     start = st.selectbox("Start from", [None, *models], key="train_init",
                          format_func=lambda m: "random weights (from scratch)" if m is None else m.label,
                          help="A warm restart: this run's schedule from a trained model's weights. "
                               "The model must have the same architecture and filters.")
     spec = replace(base, data=data, batch_size=int(batch), epochs=int(epochs), seed=int(seed),
-                   preset=None if choice == "custom" else choice, init_from=start.path if start else None)
+                   augmentation=augmentation, preset=None if choice == "custom" else choice,
+                   init_from=start.path if start else None)
     if choice == "custom":
         model = DEFAULTS[arch] if arch != base.model.architecture else base.model
         spec = replace(spec, model=model, optimizer=optimizer, learning_rate=float(lr))

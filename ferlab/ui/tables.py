@@ -34,6 +34,8 @@ def describe(job) -> str:
     spec = job.spec
     if job.kind == "import":
         return f"import {spec.get('path', '')}"
+    if job.kind == "ensemble":
+        return f"ensemble of {len(spec.get('members', []))} models"
     if job.kind == "tune":
         space = spec.get("space", {})
         return f"tune {space.get('architecture')} ({spec.get('algorithm')}, {spec.get('max_trials')} trials)"
@@ -142,7 +144,8 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
             continue
         spec = s.job.spec
         optimizer = spec.get("optimizer") or ",".join(spec.get("space", {}).get("optimizers", []))
-        arch = spec.get("model", {}).get("architecture") or spec.get("space", {}).get("architecture")
+        arch = (spec.get("model", {}).get("architecture") or spec.get("space", {}).get("architecture")
+                or ("ensemble" if s.job.kind == "ensemble" else None))
         rows.append({"model": f"job {s.job.id}: {describe(s.job)}", "source": s.job.origin,
                      "test accuracy": s.test_accuracy, "split": s.test_split, "params": s.params,
                      "epochs": s.epochs, "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),

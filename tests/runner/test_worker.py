@@ -154,3 +154,18 @@ def test_background_train_starts_a_detached_worker_and_logs(store, data):
         assert "a worker is running" in again.stdout
     finally:
         os.kill(pid, signal.SIGKILL)  # its child (job 2) dies with it
+
+
+def test_a_worker_runs_an_ensemble_job_after_the_runs_it_averages(store, spec):
+    from ferlab import config
+
+    first, second = (submit(store, "train", replace(spec, seed=s).to_dict()) for s in (1, 2))
+    members = [str(config.runs_dir() / f"job-{j.id}" / "model.keras") for j in (first, second)]
+    ensemble = submit(store, "ensemble", {"data": spec.data, "members": members})
+    worker = start_worker("--once")
+    out = worker.communicate(timeout=400)[0]
+    job = store.get_job(ensemble.id)
+    assert job.status == "completed", (job.error, out)
+    [trial] = store.list_trials(job.id)
+    [artifact] = store.list_artifacts(trial.id)
+    assert [m["path"] for m in artifact.metrics["members"]] == members and artifact.accuracy is not None

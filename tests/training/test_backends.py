@@ -1,4 +1,5 @@
-"""The same model, augmentation and training code under Keras' JAX backend (a real subprocess)."""
+"""The same model, augmentation (random erasing included) and training code under Keras' JAX
+backend (a real subprocess)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import pytest
 def test_train_and_evaluate_under_jax(store, tiny_data):
     env = dict(os.environ, KERAS_BACKEND="jax")
     out = subprocess.run([sys.executable, "-m", "ferlab", "train", "--preset", "paper-4conv-baseline",
-                          "--data", tiny_data, "--epochs", "2", "--precision", "float32", "--json"],
+                          "--data", tiny_data, "--epochs", "2", "--precision", "float32",
+                          "--augmentation", "paper-erasing", "--json"],
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -119,6 +119,24 @@ def test_augmentation_changes_training_inputs_only():
     assert not np.allclose(np.asarray(aug(x, training=True)), x)
 
 
+def test_random_erasing_covers_one_rectangle_in_about_half_the_faces():
+    from ferlab.training.augment import make
+
+    aug = make("paper-erasing", seed=1)
+    grey = np.full((64, 48, 48, 1), 128.0, dtype="float32")
+    np.testing.assert_array_equal(np.asarray(aug(grey, training=False)), grey)
+    erasing = aug.layers[-1]
+    out = np.asarray(erasing(grey, training=True))
+    assert out.min() >= 0 and out.max() <= 255
+    changed = out[..., 0] != 128
+    erased = changed.any(axis=(1, 2))
+    assert 16 <= erased.sum() <= 48                    # probability 0.5 of 64 faces
+    for mask in changed[erased]:
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        box = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+        assert box <= 0.34 * 48 * 48 and mask.sum() >= 0.5 * box   # one noise rectangle, at most 33%
+
+
 def test_precision_choice(monkeypatch):
     from ferlab.training import precision
 

@@ -1,0 +1,40 @@
+"""Several trained FER models as one Keras model that averages their class probabilities.
+
+The members keep their own layers (augmentation included, inactive at inference) and precision;
+the average is taken in float32. The result saves and loads as one `.keras` file (safe mode), so
+Predict, `ferlab evaluate` and `ferlab predict` use it like any single model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+from keras import layers
+
+from ferlab.labels import IMAGE_SIZE, NUM_CLASSES
+
+INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
+
+
+def check_member(model: keras.Model, source: str) -> None:
+    """Refuse a model that does not map a 48x48 grey face to the 7 FER2013 classes."""
+    shape_in = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    shape_out = tuple(model.output_shape[1:]) if not isinstance(model.output_shape, list) else None
+    if shape_in != INPUT_SHAPE or shape_out != (NUM_CLASSES,):
+        raise ValueError(f"{source} is not a FER2013 model: it maps {shape_in or model.input_shape} to "
+                         f"{shape_out or model.output_shape}, an ensemble member must map {INPUT_SHAPE} "
+                         f"(a 48x48 grey face) to ({NUM_CLASSES},) (the class probabilities)")
+
+
+def average_models(members: Sequence[keras.Model], name: str = "ferlab_ensemble") -> keras.Model:
+    """One model whose output is the mean of the members' probabilities (members renamed
+    member_1, member_2, ... so that several copies of one architecture can sit side by side)."""
+    if len(members) < 2:
+        raise ValueError("an ensemble needs at least two models")
+    for i, member in enumerate(members, 1):
+        check_member(member, f"member {i} ({member.name})")
+        member.name = f"member_{i}"
+    face = keras.Input(INPUT_SHAPE, name="face")
+    mean = layers.Average(dtype="float32", name="emotion")([member(face) for member in members])
+    return keras.Model(face, mean, name=name)

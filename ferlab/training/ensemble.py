@@ -1,0 +1,81 @@
+"""An ensemble job: load trained models, average them into one `.keras` model, evaluate it (and
+each member alone, on the same split) and store it like a trained model."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from ferlab.data import load_dataset
+from ferlab.models.ensemble import average_models, check_member
+from ferlab.store import Store
+from ferlab.training.evaluate import EvalResult, evaluate
+from ferlab.training.fit import Log, foreground_worker, run_dir_for
+from ferlab.training.spec import EnsembleSpec
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    job_id: int
+    model_path: Path
+    params: int
+    split: str
+    evaluation: EvalResult
+    evaluation_tta: EvalResult
+    members: list[dict]          # per member: path, accuracy, accuracy with flip TTA
+
+
+def load_member(path: str) -> keras.Model:
+    if not Path(path).is_file():
+        raise ValueError(f"ensemble member {path} does not exist: name a .keras file or a job number "
+                         "whose model is still on disk")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:
+        raise ValueError(f"ensemble member {path} is not a readable Keras model ({exc})") from None
+    check_member(model, f"ensemble member {path}")
+    return model
+
+
+def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = None, log: Log = print) -> EnsembleResult:
+    """Run (or rerun: it has no epochs to resume) the ensemble job `job_id`; a new foreground job when None."""
+    spec.check()
+    if job_id is None:
+        job_id = store.create_job("ensemble", spec.to_dict(), status="running", worker=foreground_worker()).id
+    trial = None
+    try:
+        members = [load_member(p) for p in spec.members]
+        dataset = load_dataset(store, spec.data)
+        split_name = dataset.eval_split()
+        split = dataset[split_name]
+        scores = []
+        for path, member in zip(spec.members, members, strict=True):
+            plain, flipped = evaluate(member, split), evaluate(member, split, tta=True)
+            scores.append({"path": path, "params": member.count_params(), "accuracy": plain.accuracy,
+                           "accuracy_tta": flipped.accuracy})
+            log(f"member {path}: {split_name} accuracy {plain.accuracy:.4f} ({flipped.accuracy:.4f} with flip TTA)")
+        model = average_models(members)
+        trial = store.start_trial(job_id, 1, spec.to_dict(), params=model.count_params())
+        run_dir = run_dir_for(job_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        model_path = run_dir / "model.keras"
+        model.save(model_path)
+        saved = keras.saving.load_model(model_path, safe_mode=True)   # evaluate what is stored
+        plain, flipped = evaluate(saved, split), evaluate(saved, split, tta=True)
+        store.add_artifact(trial.id, str(model_path), dataset=spec.data, split=split_name, accuracy=plain.accuracy,
+                           metrics={"plain": plain.to_dict(), "tta": flipped.to_dict(), "members": scores,
+                                    "synthetic": dataset.synthetic})
+        store.finish_trial(trial.id, "completed")
+        store.set_job_status(job_id, "completed")
+        log(f"job {job_id} completed: ensemble of {len(members)} ({model.count_params():,} parameters); "
+            f"{split_name} accuracy {plain.accuracy:.4f} ({flipped.accuracy:.4f} with flip TTA); model {model_path}")
+        return EnsembleResult(job_id, model_path, model.count_params(), split_name, plain, flipped, scores)
+    except BaseException as exc:
+        error = traceback.format_exc() if isinstance(exc, Exception) else f"interrupted ({exc.__class__.__name__})"
+        if trial is not None:
+            store.finish_trial(trial.id, "failed", error)
+        store.set_job_status(job_id, "failed", error=error)
+        raise

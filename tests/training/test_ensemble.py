@@ -1,0 +1,87 @@
+"""Ensembles: trained models averaged into one .keras model, evaluated and stored like a model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import keras
+import numpy as np
+import pytest
+
+from ferlab.training.ensemble import build_ensemble
+from ferlab.training.fit import train
+from ferlab.training.spec import EnsembleSpec
+from tests.helpers import ferlab
+
+
+def quiet(_line):
+    pass
+
+
+@pytest.fixture
+def two_models(store, tiny_spec):
+    """Two tiny models trained from different seeds: (job id, model path) each."""
+    runs = [train(store, replace(tiny_spec, seed=seed), verbose=0, log=quiet) for seed in (3, 4)]
+    return [(r.job_id, str(r.model_path)) for r in runs]
+
+
+def test_the_ensemble_is_the_mean_of_its_members_and_is_stored_like_a_model(store, tiny_data, two_models):
+    paths = [p for _, p in two_models]
+    result = build_ensemble(store, EnsembleSpec(data=tiny_data, members=tuple(paths)), log=quiet)
+
+    model = keras.saving.load_model(result.model_path, safe_mode=True)
+    members = [keras.saving.load_model(p) for p in paths]
+    faces = np.random.default_rng(1).integers(0, 256, (16, 48, 48, 1)).astype("float32")
+    mean = np.mean([m.predict(faces, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(model.predict(faces, verbose=0), mean, atol=1e-6)
+    assert result.params == sum(m.count_params() for m in members)
+
+    job = store.get_job(result.job_id)
+    assert job.kind == "ensemble" and job.status == "completed" and job.spec["members"] == paths
+    [trial] = store.list_trials(job.id)
+    [artifact] = store.list_artifacts(trial.id)
+    assert artifact.path == str(result.model_path) and artifact.split == "test"
+    assert artifact.accuracy == result.evaluation.accuracy
+    assert [m["path"] for m in artifact.metrics["members"]] == paths
+    assert all(0.0 <= m["accuracy"] <= 1.0 for m in artifact.metrics["members"])
+
+    from ferlab.inference.models import available_models
+    from ferlab.ui.tables import leaderboard_frame
+
+    labels = [m.label for m in available_models(store)]
+    assert any(label.startswith(f"job {job.id}: ensemble of 2") for label in labels)
+    board = leaderboard_frame(store.job_summaries(), set(), literature=False)
+    row = board[board["model"] == f"job {job.id}: ensemble of 2 models"].iloc[0]
+    assert row["architecture"] == "ensemble" and row["params"] == result.params
+
+
+def test_bad_members_get_a_clear_error_and_a_failed_job(store, tiny_data, two_models, tmp_path):
+    path = two_models[0][1]
+    assert EnsembleSpec(tiny_data, (path,)).errors() == {"members": "an ensemble needs at least two models"}
+    assert "named twice" in EnsembleSpec(tiny_data, (path, path)).errors()["members"]
+    assert "not a .keras model file" in EnsembleSpec(tiny_data, (path, "weights.h5")).errors()["members"]
+
+    other = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    other.save(tmp_path / "other.keras")
+    with pytest.raises(ValueError, match="is not a FER2013 model"):
+        build_ensemble(store, EnsembleSpec(tiny_data, (path, str(tmp_path / "other.keras"))), log=quiet)
+    with pytest.raises(ValueError, match="does not exist"):
+        build_ensemble(store, EnsembleSpec(tiny_data, (path, str(tmp_path / "gone.keras"))), log=quiet)
+    failed = store.list_jobs(status="failed")
+    assert len(failed) == 2 and all(j.kind == "ensemble" for j in failed)
+    assert "does not exist" in failed[0].error and "is not a FER2013 model" in failed[1].error
+
+
+def test_cli_takes_job_numbers_and_prints_json(store, tiny_data, two_models, tmp_path):
+    (a, path_a), (b, path_b) = two_models
+    r = ferlab("ensemble", str(a), str(b), "--data", tiny_data, "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert [m["path"] for m in out["members"]] == [path_a, path_b] and out["split"] == "test"
+    assert store.get_job(out["job"]).status == "completed"
+
+    r = ferlab("ensemble", str(a), "--data", tiny_data, cwd=tmp_path)
+    assert r.returncode == 2 and "an ensemble needs at least two models" in r.stderr
+    r = ferlab("ensemble", str(a), "999", "--data", tiny_data, cwd=tmp_path)
+    assert r.returncode == 2 and "999" in r.stderr and "Traceback" not in r.stderr
