@@ -31,6 +31,8 @@ def test_model_card_recipe_follows_the_spec():
     assert "weight decay" not in paper and "label smoothing" not in paper
     demo = recipe(preset("demo-quick", data="demo").to_dict(), 1_391_223)
     assert "no augmentation" in demo
+    erasing = recipe(preset("ferlab-compact", data="fer2013", augmentation="paper-erasing").to_dict(), 1_391_223)
+    assert "horizontal flip) and random erasing (half the faces" in erasing
 
 
 def test_lineage_follows_warm_restarts_back_to_the_run_from_scratch(store, tmp_path):
@@ -47,3 +49,41 @@ def test_lineage_follows_warm_restarts_back_to_the_run_from_scratch(store, tmp_p
     store.start_trial(orphan.id, 1, {})
     with pytest.raises(SystemExit, match="which no job in this store trained"):
         lineage(store, orphan.id)
+
+
+def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tmp_path):
+    import argparse
+
+    import numpy as np
+
+    from ferlab.inference.models import SHIPPED
+    from ferlab.training.evaluate import metrics_from_predictions
+
+    ship = _ship_model()
+    spec = preset("ferlab-compact", data="fer2013").to_dict()
+    # a shipped reference run and its warm restart, exported from job 1 and job 16 of another store
+    first = store.create_job("train", {**spec, "reference_key": "train-1-20261124220129",
+                                       "reference_command": "ferlab train --seed 1",
+                                       "reference_machine": "x86_64, AMD EPYC, 2 CPUs"},
+                             status="completed", origin="reference")
+    second = store.create_job("train", {**spec, "init_from": "/elsewhere/.ferlab/runs/job-1/model.keras",
+                                        "reference_key": "train-16-20261125035826",
+                                        "reference_command": "ferlab train --init-from 1 --seed 2"},
+                              status="completed", origin="reference")
+    third = store.create_job("train", {**spec, "seed": 3}, status="completed")
+    for job in (first, second, third):
+        trial = store.start_trial(job.id, 1, {}, params=1_391_223)
+        store.record_epoch(trial.id, 1, loss=1.0, accuracy=0.5, val_loss=1.1, val_accuracy=0.6, seconds=3600)
+    assert [j.id for j, _, _ in ship.lineage(store, second.id)] == [first.id, second.id]
+
+    groups = [ship.lineage(store, second.id), ship.lineage(store, third.id)]
+    labels = np.arange(14) % 7
+    result = metrics_from_predictions(labels, labels)
+    args = argparse.Namespace(command=["ferlab train --seed 3", "ferlab ensemble 11 13 --data fer2013"])
+    text = ship.card(store.create_job("ensemble", {}), groups, [(g, result, result) for g in groups],
+                     result, result, args, SHIPPED, "this machine")
+    assert "An ensemble of 2 CNNs" in text and "    ferlab ensemble 11 13 --data fer2013" in text
+    assert "### Member 1 of 2: job 2" in text and "#### Stage 2 of 2: job 2" in text
+    assert "ferlab train --init-from 1 --seed 2" in text and "x86_64, AMD EPYC, 2 CPUs" in text
+    assert "### Member 2 of 2: job 3" in text and "      ferlab train --seed 3" in text
+    assert "| 1 | 1, 2 | 2 | 1.0000 | 1.0000 |" in text and "| 2 | 3 | 1 |" in text

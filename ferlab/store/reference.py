@@ -70,7 +70,8 @@ def seed(store, path: Path | None = None) -> int:
         for run in doc.get("runs", []):
             if run["key"] in have:
                 continue
-            spec = dict(run["spec"], reference_key=run["key"], reference_command=run["command"])
+            spec = dict(run["spec"], reference_key=run["key"], reference_command=run["command"],
+                        reference_machine=run["machine"])
             started = datetime.strptime(run["started"], "%Y-%m-%d %H:%M UTC")
             job = SqlJob(kind=run["kind"], spec=spec, status=run["status"], origin="reference", cancel_requested=False,
                          attempts=1, created_at=started, started_at=started, finished_at=started, worker="reference")

@@ -37,7 +37,7 @@ def test_export_then_seed_a_new_store_once(home, tmp_path, monkeypatch):
     fresh = Store(f"sqlite:///{tmp_path / 'b.db'}", seed_reference=True)
     [job] = fresh.list_jobs()
     assert job.origin == "reference" and job.status == "completed"
-    assert job.spec["reference_command"] == run["command"]
+    assert job.spec["reference_command"] == run["command"] and job.spec["reference_machine"] == run["machine"]
     [trial] = fresh.list_trials(job.id)
     assert [(e.epoch, e.val_accuracy) for e in fresh.epochs([trial.id])] == [(1, 0.35), (2, 0.48)]
     assert trial.best_val_accuracy == 0.48 and trial.params == 1_391_223
@@ -82,6 +82,15 @@ def test_export_reference_append_keeps_shipped_runs(store, tmp_path):
     assert r.returncode == 0, r.stderr
     runs = json.loads(out.read_text())["runs"]
     assert [run["command"] for run in runs] == ["ferlab train --seed 1 --again", "ferlab train --seed 2"]
+    model = "ferlab/assets/ferlab-default.keras"
+    r = ferlab("db", "export-reference", "--run", f"{first}:ferlab train --seed 1", "--model", f"{first}:{model}",
+               "--append", "--out", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = ferlab("db", "export-reference", "--run", f"{second}:ferlab train --seed 2", "--model", f"{second}:{model}",
+               "--append", "--out", str(out), cwd=tmp_path)   # a newly shipped model replaces the old one
+    assert r.returncode == 0 and "is now the model of another run" in r.stdout, r.stderr
+    runs = json.loads(out.read_text())["runs"]
+    assert [[ev["model"] for t in run["trials"] for ev in t["evaluations"]] for run in runs] == [[None], [model]]
     out.write_text("{not json")
     r = ferlab("db", "export-reference", "--run", f"{second}:ferlab train --seed 2", "--append", "--out", str(out),
                cwd=tmp_path)
