@@ -464,7 +464,7 @@ def cmd_evaluate(args) -> int:
     dataset = load_dataset(store, args.data)
     split = args.split or dataset.eval_split()
     model = keras.saving.load_model(model_path, safe_mode=True)
-    result = evaluate(model, dataset[split], tta=args.tta)
+    result = evaluate(model, dataset[split], tta=args.tta or False)
     if args.json:
         print(json.dumps({"model": str(model_path), "data": args.data, "split": split,
                           **result.to_dict()}))
@@ -607,7 +607,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("model")
     ev.add_argument("--data", required=True, help="imported data set name or a path to any FER2013 layout")
     ev.add_argument("--split", choices=("train", "val", "test"), help="default: test, else val")
-    ev.add_argument("--tta", action="store_true", help="average with the horizontally flipped faces")
+    ev.add_argument("--tta", nargs="?", const="flip", choices=("flip", "shift"),
+                    help="test-time augmentation: flip (the default) averages each face with its mirror image; "
+                         "shift also with the face moved 2 pixels each way (10 views)")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(fn=cmd_evaluate)
     return p

@@ -81,9 +81,10 @@ def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tm
     result = metrics_from_predictions(labels, labels)
     args = argparse.Namespace(command=["ferlab train --seed 3", "ferlab ensemble 11 13 --data fer2013"])
     text = ship.card(store.create_job("ensemble", {}), groups, [(g, result, result) for g in groups],
-                     result, result, args, SHIPPED, "this machine")
+                     result, result, args, SHIPPED, "this machine", shift=result)
     assert "An ensemble of 2 CNNs" in text and "    ferlab ensemble 11 13 --data fer2013" in text
     assert "### Member 1 of 2: job 2" in text and "#### Stage 2 of 2: job 2" in text
     assert "ferlab train --init-from 1 --seed 2" in text and "x86_64, AMD EPYC, 2 CPUs" in text
     assert "### Member 2 of 2: job 3" in text and "      ferlab train --seed 3" in text
     assert "| 1 | 1, 2 | 2 | 1.0000 | 1.0000 |" in text and "| 2 | 3 | 1 |" in text
+    assert "**1.0000** with flip + shift TTA (10 views" in text

@@ -170,6 +170,30 @@ def test_train_and_evaluate_from_the_cli(store, tiny_data, tmp_path):
     text = ferlab("evaluate", result["model"], "--data", str(tmp_path / "held_out"))
     assert text.returncode == 0, text.stderr
     assert "on 14 images" in text.stdout and "confusion matrix (rows: true, columns: predicted)" in text.stdout
+    shifted = ferlab("evaluate", result["model"], "--data", tiny_data, "--tta", "shift", "--json")
+    assert shifted.returncode == 0, shifted.stderr
+    assert json.loads(shifted.stdout)["tta"] == "shift"
+    bad = ferlab("evaluate", result["model"], "--data", tiny_data, "--tta", "rotate")
+    assert bad.returncode == 2 and "invalid choice: 'rotate'" in bad.stderr
+
+
+def test_test_time_augmentation_views():
+    from ferlab.training.evaluate import tta_views
+
+    x = np.arange(2 * 48 * 48, dtype="float32").reshape(2, 48, 48, 1)
+    assert len(tta_views(x, False)) == 1 and len(tta_views(x, True)) == 2
+    flip = tta_views(x, "flip")
+    np.testing.assert_array_equal(flip[1], x[:, :, ::-1])
+    views = tta_views(x, "shift")
+    assert len(views) == 10 and all(v.shape == x.shape for v in views)
+    down = views[2]                                    # moved 2 pixels down, the top row repeated
+    np.testing.assert_array_equal(down[:, 2:], x[:, :-2])
+    np.testing.assert_array_equal(down[:, 0], x[:, 0])
+    np.testing.assert_array_equal(views[3], down[:, :, ::-1])
+    right = views[6]
+    np.testing.assert_array_equal(right[:, :, 2:], x[:, :, :-2])
+    with pytest.raises(ValueError, match="unknown test-time augmentation 'spin'"):
+        tta_views(x, "spin")
 
 
 def test_demo_quick_learns_the_demo_set(store):
