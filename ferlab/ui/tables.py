@@ -148,7 +148,7 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
                 or ("ensemble" if s.job.kind == "ensemble" else None))
         rows.append({"model": f"job {s.job.id}: {describe(s.job)}", "source": s.job.origin,
                      "test accuracy": s.test_accuracy, "split": s.test_split, "params": s.params,
-                     "epochs": s.epochs, "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),
+                     "epochs": s.epochs or None, "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),
                      "synthetic": spec.get("data") in synthetic_data})
     if literature:
         for r in all_results():

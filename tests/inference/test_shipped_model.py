@@ -1,0 +1,35 @@
+"""The shipped default model scores on real PublicTest faces what its model card says it does."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CARD = REPO / "docs" / "model-card.md"
+
+
+@pytest.mark.fer2013
+def test_shipped_model_scores_what_its_card_says_on_publictest(fer2013, tmp_path):
+    import keras
+
+    from ferlab.data.readers import read_folders
+    from ferlab.inference.models import SHIPPED
+    from ferlab.training.evaluate import evaluate
+
+    card = CARD.read_text()
+    stated = re.search(r"Accuracy \*\*(0\.\d{4})\*\* without test-time augmentation; \*\*(0\.\d{4})\*\* with flip TTA",
+                       card)
+    assert stated, "the model card states no PublicTest accuracy"
+    (tmp_path / "publictest").mkdir()
+    (tmp_path / "publictest" / "val").symlink_to(fer2013 / "val")     # the val split alone, as read from files
+    split = read_folders(tmp_path / "publictest")["val"]
+    assert len(split) == 3589
+    model = keras.saving.load_model(SHIPPED, safe_mode=True)
+    plain, flipped = evaluate(model, split), evaluate(model, split, tta="flip")
+    # within 4 of 3,589 faces: bfloat16 arithmetic may differ by a rounding between CPUs
+    assert plain.accuracy == pytest.approx(float(stated[1]), abs=0.0011)
+    assert flipped.accuracy == pytest.approx(float(stated[2]), abs=0.0011)
+    assert f"{float(stated[1]):.2%}" in (REPO / "README.md").read_text()
