@@ -35,6 +35,8 @@ def main() -> None:
                    help="the exact command of each stage, oldest first (once for a run from scratch); "
                         "none for a shipped reference run, which carries its own; last, an ensemble's own")
     p.add_argument("--card", type=Path, default=REPO / "docs" / "model-card.md")
+    p.add_argument("--note", default="", help="a paragraph for the card's training section (for example, which "
+                   "job numbers a fresh runs.db gives the seeded copies of these runs)")
     args = p.parse_args()
     import keras
 
@@ -109,8 +111,10 @@ def _reference_job(store, path: str) -> int | None:
 
 
 def _model_jobs(store) -> dict[str, int]:
-    return {str(Path(a.path).resolve()): t.job_id for t in store.list_trials() for a in store.list_artifacts(t.id)
-            if a.kind == "model" and a.path}
+    """Model file -> the training job that wrote it (an ensemble's file is not a trained member)."""
+    trained = {j.id for j in store.list_jobs() if j.kind == "train"}
+    return {str(Path(a.path).resolve()): t.job_id for t in store.list_trials() if t.job_id in trained
+            for a in store.list_artifacts(t.id) if a.kind == "model" and a.path}
 
 
 def lineage(store, job_id: int) -> list:
@@ -246,7 +250,7 @@ own records.
 
 ## How it was trained
 
-{what}Data: FER2013 Training (28,709 images) to fit, PublicTest (3,589) to select the epoch. PrivateTest was
+{what}{args.note + chr(10) * 2 if getattr(args, "note", "") else ""}Data: FER2013 Training (28,709 images) to fit, PublicTest (3,589) to select the epoch. PrivateTest was
 never seen. This is {single}.
 
 {body}

@@ -79,7 +79,8 @@ def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tm
     groups = [ship.lineage(store, second.id), ship.lineage(store, third.id)]
     labels = np.arange(14) % 7
     result = metrics_from_predictions(labels, labels)
-    args = argparse.Namespace(command=["ferlab train --seed 3", "ferlab ensemble 11 13 --data fer2013"])
+    args = argparse.Namespace(command=["ferlab train --seed 3", "ferlab ensemble 11 13 --data fer2013"],
+                              note="In a fresh runs.db job 3 is job 12.")
     text = ship.card(store.create_job("ensemble", {}), groups, [(g, result, result) for g in groups],
                      result, result, args, SHIPPED, "this machine", shift=result)
     assert "An ensemble of 2 CNNs" in text and "    ferlab ensemble 11 13 --data fer2013" in text
@@ -88,3 +89,4 @@ def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tm
     assert "### Member 2 of 2: job 3" in text and "      ferlab train --seed 3" in text
     assert "| 1 | 1, 2 | 2 | 1.0000 | 1.0000 |" in text and "| 2 | 3 | 1 |" in text
     assert "**1.0000** with flip + shift TTA (10 views" in text
+    assert "    ferlab ensemble 11 13 --data fer2013\n\nIn a fresh runs.db job 3 is job 12.\n\nData:" in text
