@@ -304,6 +304,8 @@ def _submit(store, kind: str, spec: dict) -> int:
 # --- jobs and workers ------------------------------------------------------------------------------
 
 def cmd_jobs_list(args) -> int:
+    from ferlab.training.spec import EnsembleSpec
+
     store = _store()
     jobs = store.list_jobs(status=args.status, limit=args.limit)
     print(f"{'job':>5} {'kind':<9}{'status':<11}{'epochs':>8} {'best val':>9}  {'worker':<28}data / preset")
@@ -312,7 +314,7 @@ def cmd_jobs_list(args) -> int:
         epochs = sum(store.count_epochs(t.id) for t in trials)
         best = max((t.best_val_accuracy or 0 for t in trials), default=0)
         what = (job.spec.get("preset") or job.spec.get("space", {}).get("architecture")
-                or (f"ensemble of {len(job.spec['members'])}" if job.kind == "ensemble" else ""))
+                or (EnsembleSpec.from_dict(job.spec).label() if job.kind == "ensemble" else ""))
         print(f"{job.id:>5} {job.kind:<9}{job.status:<11}{epochs:>8} {best:>9.4f}  {(job.worker or '-')[:27]:<28}"
               f"{job.spec.get('data')} / {what}")
     return 0

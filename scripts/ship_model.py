@@ -42,6 +42,7 @@ def main() -> None:
 
     from ferlab.data import load_dataset
     from ferlab.inference.models import SHIPPED
+    from ferlab.models.ensemble import members_of
     from ferlab.store import Store
     from ferlab.store.reference import machine as this_machine
     from ferlab.training.evaluate import evaluate, format_report
@@ -51,8 +52,7 @@ def main() -> None:
     store = Store()
     job = store.get_job(args.job)
     ensemble = job.kind == "ensemble"
-    groups = ([lineage(store, job_of_model(store, path)) for path in job.spec["members"]] if ensemble
-              else [lineage(store, args.job)])
+    groups = member_groups(store, job) if ensemble else [lineage(store, args.job)]
     unrecorded = [[j.id for j, _, _ in g if not j.spec.get("reference_command")] for g in groups]
     wanted = sum(map(len, unrecorded)) + ensemble
     if len(args.command) != wanted:
@@ -66,12 +66,13 @@ def main() -> None:
     else:
         source = run_dir_for(job.id) / "best.keras"
     split = load_dataset(store, args.data)[args.split]
-    # members first: one of them may be the file about to be replaced (the model shipped before)
-    members = []
-    for g, path in zip(groups, job.spec["members"] if ensemble else [], strict=False):
-        member = keras.saving.load_model(path, safe_mode=True)
-        members.append((g, evaluate(member, split), evaluate(member, split, tta=True)))
     model = keras.saving.load_model(source, compile=False, safe_mode=True)
+    members = []
+    if ensemble:   # each member as the shipped file holds it
+        inner = members_of(model)
+        if len(inner) != len(groups):
+            raise SystemExit(f"{source} holds {len(inner)} members, the store's records {len(groups)}")
+        members = [(g, evaluate(m, split), evaluate(m, split, tta=True)) for g, m in zip(groups, inner, strict=True)]
     SHIPPED.parent.mkdir(parents=True, exist_ok=True)
     model.save(SHIPPED)
     shipped = keras.saving.load_model(SHIPPED, safe_mode=True)
@@ -91,12 +92,20 @@ def main() -> None:
     print(f"wrote {args.card}")
 
 
-def job_of_model(store, path: str) -> int:
-    """The job that trained the model file at `path`."""
-    job_id = _model_jobs(store).get(str(Path(path).resolve()))
-    if job_id is None:
-        raise SystemExit(f"{path} was trained by no job in this store")
-    return job_id
+def member_groups(store, job) -> list:
+    """The lineage of each model an ensemble job averages, in its order; an ensemble among its
+    members adds its own members, as `ferlab ensemble` does."""
+    trained, ensembles = _model_jobs(store), _model_jobs(store, kind="ensemble")
+    groups = []
+    for path in job.spec["members"]:
+        key = str(Path(path).resolve())
+        if key in trained:
+            groups.append(lineage(store, trained[key]))
+        elif key in ensembles:
+            groups += member_groups(store, store.get_job(ensembles[key]))
+        else:
+            raise SystemExit(f"{path} was made by no job in this store")
+    return groups
 
 
 def _reference_job(store, path: str) -> int | None:
@@ -110,10 +119,10 @@ def _reference_job(store, path: str) -> int | None:
                  and j.spec.get("reference_key", "").startswith(key)), None)
 
 
-def _model_jobs(store) -> dict[str, int]:
-    """Model file -> the training job that wrote it (an ensemble's file is not a trained member)."""
-    trained = {j.id for j in store.list_jobs() if j.kind == "train"}
-    return {str(Path(a.path).resolve()): t.job_id for t in store.list_trials() if t.job_id in trained
+def _model_jobs(store, kind: str = "train") -> dict[str, int]:
+    """Model file -> the job of `kind` that wrote it (a training run's model is never an ensemble's)."""
+    jobs = {j.id for j in store.list_jobs() if j.kind == kind}
+    return {str(Path(a.path).resolve()): t.job_id for t in store.list_trials() if t.job_id in jobs
             for a in store.list_artifacts(t.id) if a.kind == "model" and a.path}
 
 

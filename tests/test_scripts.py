@@ -90,3 +90,23 @@ def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tm
     assert "| 1 | 1, 2 | 2 | 1.0000 | 1.0000 |" in text and "| 2 | 3 | 1 |" in text
     assert "**1.0000** with flip + shift TTA (10 views" in text
     assert "    ferlab ensemble 11 13 --data fer2013\n\nIn a fresh runs.db job 3 is job 12.\n\nData:" in text
+
+
+def test_member_groups_open_an_ensemble_among_the_members(store, tmp_path):
+    ship = _ship_model()
+    spec = preset("ferlab-compact", data="fer2013").to_dict()
+
+    def job(kind, job_spec, path):
+        j = store.create_job(kind, job_spec, status="completed")
+        store.add_artifact(store.start_trial(j.id, 1, {}).id, str(tmp_path / path))
+        return j
+
+    a, b, c = (job("train", spec, f"job-{n}/model.keras") for n in "abc")
+    pair = job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "job-a/model.keras"),
+                                                           str(tmp_path / "job-b/model.keras")]}, "pair.keras")
+    trio = job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "pair.keras"),
+                                                           str(tmp_path / "job-c/model.keras")]}, "trio.keras")
+    assert [[j.id for j, _, _ in g] for g in ship.member_groups(store, trio)] == [[a.id], [b.id], [c.id]]
+    stray = job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "elsewhere.keras")]}, "x.keras")
+    with pytest.raises(SystemExit, match="was made by no job in this store"):
+        ship.member_groups(store, stray)

@@ -27,13 +27,23 @@ def check_member(model: keras.Model, source: str) -> None:
                          f"(a 48x48 grey face) to ({NUM_CLASSES},) (the class probabilities)")
 
 
-def average_models(members: Sequence[keras.Model], name: str = "ferlab_ensemble") -> keras.Model:
-    """One model whose output is the mean of the members' probabilities (members renamed
-    member_1, member_2, ... so that several copies of one architecture can sit side by side)."""
+def members_of(model: keras.Model) -> list[keras.Model]:
+    """The models an ensemble averages (its layers member_1, member_2, ...); [model] for one model."""
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name.startswith("member_")]
+    return members if model.name == "ferlab_ensemble" and members else [model]
+
+
+def average_models(models: Sequence[keras.Model], name: str = "ferlab_ensemble") -> keras.Model:
+    """One model whose output is the mean of the members' probabilities, each member weighing the
+    same: an ensemble given as a member adds its own members (so `ensemble A B` then `ensemble AB C`
+    weighs A, B and C alike). Members are renamed member_1, member_2, ... so that several copies of
+    one architecture can sit side by side."""
+    for i, model in enumerate(models, 1):
+        check_member(model, f"model {i} ({model.name})")
+    members = [m for model in models for m in members_of(model)]
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two models")
     for i, member in enumerate(members, 1):
-        check_member(member, f"member {i} ({member.name})")
         member.name = f"member_{i}"
     face = keras.Input(INPUT_SHAPE, name="face")
     mean = layers.Average(dtype="float32", name="emotion")([member(face) for member in members])

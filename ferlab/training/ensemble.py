@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 
 from ferlab.data import load_dataset
-from ferlab.models.ensemble import average_models, check_member
+from ferlab.models.ensemble import average_models, check_member, members_of
 from ferlab.store import Store
 from ferlab.training.evaluate import EvalResult, evaluate
 from ferlab.training.fit import Log, foreground_worker, run_dir_for
@@ -47,17 +47,21 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
         job_id = store.create_job("ensemble", spec.to_dict(), status="running", worker=foreground_worker()).id
     trial = None
     try:
-        members = [load_member(p) for p in spec.members]
+        models = [load_member(p) for p in spec.members]
         dataset = load_dataset(store, spec.data)
         split_name = dataset.eval_split()
         split = dataset[split_name]
         scores = []
-        for path, member in zip(spec.members, members, strict=True):
-            plain, flipped = evaluate(member, split), evaluate(member, split, tta=True)
-            scores.append({"path": path, "params": member.count_params(), "accuracy": plain.accuracy,
-                           "accuracy_tta": flipped.accuracy})
-            log(f"member {path}: {split_name} accuracy {plain.accuracy:.4f} ({flipped.accuracy:.4f} with flip TTA)")
-        model = average_models(members)
+        for path, model in zip(spec.members, models, strict=True):
+            inner = members_of(model)       # an ensemble given as a member adds its own members
+            for member in inner:
+                where = f"{path}#{member.name}" if len(inner) > 1 else path
+                plain, flipped = evaluate(member, split), evaluate(member, split, tta=True)
+                scores.append({"path": where, "params": member.count_params(), "accuracy": plain.accuracy,
+                               "accuracy_tta": flipped.accuracy})
+                log(f"member {where}: {split_name} accuracy {plain.accuracy:.4f} "
+                    f"({flipped.accuracy:.4f} with flip TTA)")
+        model = average_models(models)
         trial = store.start_trial(job_id, 1, spec.to_dict(), params=model.count_params())
         run_dir = run_dir_for(job_id)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -70,7 +74,7 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
                                     "synthetic": dataset.synthetic})
         store.finish_trial(trial.id, "completed")
         store.set_job_status(job_id, "completed")
-        log(f"job {job_id} completed: ensemble of {len(members)} ({model.count_params():,} parameters); "
+        log(f"job {job_id} completed: ensemble of {len(scores)} ({model.count_params():,} parameters); "
             f"{split_name} accuracy {plain.accuracy:.4f} ({flipped.accuracy:.4f} with flip TTA); model {model_path}")
         return EnsembleResult(job_id, model_path, model.count_params(), split_name, plain, flipped, scores)
     except BaseException as exc:

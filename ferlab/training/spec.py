@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import PurePath
 
 from ferlab.models.config import ARCHITECTURES, DEFAULTS, ModelConfig
 from ferlab.models.search import ALGORITHMS, SearchSpace
@@ -190,6 +191,12 @@ class EnsembleSpec:
 
     def check(self) -> "EnsembleSpec":
         return _checked(self, "ensemble spec")
+
+    def label(self) -> str:
+        """"ensemble: job-13 + ferlab-default": job-N for a run's model, else the file's name."""
+        names = [PurePath(p).parent.name if PurePath(p).name == "model.keras" else PurePath(p).stem
+                 for p in self.members]
+        return f"ensemble: {' + '.join(names)}"
 
     def to_dict(self) -> dict:
         return {"data": self.data, "members": list(self.members)}

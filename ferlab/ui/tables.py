@@ -9,6 +9,7 @@ from ferlab.labels import CLASSES
 from ferlab.literature import all_results, reference_lines
 from ferlab.store import Store
 from ferlab.store.entities import DatasetInfo, JobSummary
+from ferlab.training.spec import EnsembleSpec
 
 
 def datasets_frame(datasets: list[DatasetInfo]) -> pd.DataFrame:
@@ -35,7 +36,7 @@ def describe(job) -> str:
     if job.kind == "import":
         return f"import {spec.get('path', '')}"
     if job.kind == "ensemble":
-        return f"ensemble of {len(spec.get('members', []))} models"
+        return EnsembleSpec(data=spec.get("data", ""), members=tuple(spec.get("members", ()))).label()
     if job.kind == "tune":
         space = spec.get("space", {})
         return f"tune {space.get('architecture')} ({spec.get('algorithm')}, {spec.get('max_trials')} trials)"

@@ -52,7 +52,8 @@ def test_the_ensemble_is_the_mean_of_its_members_and_is_stored_like_a_model(stor
     labels = [m.label for m in available_models(store)]
     assert any(label.startswith(f"job {job.id}: ensemble of 2") for label in labels)
     board = leaderboard_frame(store.job_summaries(), set(), literature=False)
-    row = board[board["model"] == f"job {job.id}: ensemble of 2 models"].iloc[0]
+    [a, b] = [j for j, _ in two_models]
+    row = board[board["model"] == f"job {job.id}: ensemble: job-{a} + job-{b}"].iloc[0]
     assert row["architecture"] == "ensemble" and row["params"] == result.params
 
 
@@ -85,3 +86,20 @@ def test_cli_takes_job_numbers_and_prints_json(store, tiny_data, two_models, tmp
     assert r.returncode == 2 and "an ensemble needs at least two models" in r.stderr
     r = ferlab("ensemble", str(a), "999", "--data", tiny_data, cwd=tmp_path)
     assert r.returncode == 2 and "999" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_ensemble_given_as_a_member_adds_its_members_with_equal_weight(store, tiny_data, tiny_spec, two_models):
+    pair = build_ensemble(store, EnsembleSpec(tiny_data, tuple(p for _, p in two_models)), log=quiet)
+    third = train(store, replace(tiny_spec, seed=5), verbose=0, log=quiet)
+    trio = build_ensemble(store, EnsembleSpec(tiny_data, (str(pair.model_path), str(third.model_path))), log=quiet)
+
+    model = keras.saving.load_model(trio.model_path, safe_mode=True)
+    assert [layer.name for layer in model.layers if isinstance(layer, keras.Model)] == ["member_1", "member_2",
+                                                                                       "member_3"]
+    singles = [keras.saving.load_model(p) for p in (*(p for _, p in two_models), str(third.model_path))]
+    faces = np.random.default_rng(2).integers(0, 256, (8, 48, 48, 1)).astype("float32")
+    mean = np.mean([m.predict(faces, verbose=0) for m in singles], axis=0)
+    np.testing.assert_allclose(model.predict(faces, verbose=0), mean, atol=1e-6)
+    assert [m["path"] for m in trio.members] == [f"{pair.model_path}#member_1", f"{pair.model_path}#member_2",
+                                                 str(third.model_path)]
+    assert trio.params == sum(m.count_params() for m in singles)
