@@ -81,6 +81,9 @@ def test_cli_takes_job_numbers_and_prints_json(store, tiny_data, two_models, tmp
     out = json.loads(r.stdout)
     assert [m["path"] for m in out["members"]] == [path_a, path_b] and out["split"] == "test"
     assert store.get_job(out["job"]).status == "completed"
+    listed = ferlab("jobs", "list", cwd=tmp_path).stdout.splitlines()
+    row = next(line.split() for line in listed if line.split()[0] == str(out["job"]))
+    assert row[1:5] == ["ensemble", "completed", "0", "-"] and " ".join(row).endswith(f"ensemble: job-{a} + job-{b}")
 
     r = ferlab("ensemble", str(a), "--data", tiny_data, cwd=tmp_path)
     assert r.returncode == 2 and "an ensemble needs at least two models" in r.stderr
