@@ -59,6 +59,21 @@ def test_pages_with_runs(store, page):
     assert not at.error, [e.value for e in at.error]
 
 
+@pytest.mark.parametrize("page", ALL)
+def test_pages_on_the_shipped_reference_runs(store, page):
+    """A new user's first start: the store seeded with the real FER2013 runs, the ensemble among them."""
+    from ferlab.store import reference
+
+    assert reference.seed(store) > 0
+    at = run_page(page)
+    assert not at.error, [e.value for e in at.error]
+    if page == "leaderboard":
+        frame = at.dataframe[0].value
+        ours = frame[frame["source"] == "reference"]
+        assert ours.iloc[0]["architecture"] == "ensemble"          # the shipped model ranks first of ours
+        assert ours.iloc[0]["test accuracy"] > ours.iloc[1]["test accuracy"]
+
+
 def test_experiments_validates_next_to_the_field_and_submits(store):
     at = run_page("experiments")
     at.number_input(key="train_epochs").set_value(0).run()
