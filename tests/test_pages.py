@@ -101,6 +101,33 @@ def test_a_training_job_can_start_from_a_trained_model(store):
     assert job.spec["init_from"] == str(SHIPPED)
 
 
+def test_an_ensemble_job_from_the_form(store, tmp_path):
+    from ferlab.models import ModelConfig
+    from ferlab.models.builders import build_model
+
+    paths = []
+    for n in (1, 2):
+        path = tmp_path / f"m{n}.keras"
+        build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)).save(path)
+        job = store.create_job("train", {"data": "demo"}, status="completed")
+        store.add_artifact(store.start_trial(job.id, 1, {}).id, str(path), dataset="demo", split="test",
+                           accuracy=0.3 + n / 10)
+        paths.append(str(path))
+    at = run_page("experiments")
+    at.segmented_control[0].set_value("Ensemble").run()
+    picker = at.multiselect(key="ensemble_members")
+    by_label = {label: i for i, label in enumerate(picker.options)}
+    first = next(label for label in by_label if label.startswith("job 1:"))
+    picker.select(first).run()
+    assert "an ensemble needs at least two models" in at.error[0].value and at.button[0].disabled
+    at.multiselect(key="ensemble_members").select(next(l for l in by_label if l.startswith("job 2:"))).run()
+    assert not at.error and not at.button[0].disabled
+    at.button[0].click().run()
+    assert not at.exception and "Queued job 3" in at.success[0].value
+    job = store.get_job(3)
+    assert job.kind == "ensemble" and job.status == "queued" and job.spec["members"] == paths
+
+
 def test_tuning_search_space_is_checked_as_you_type(store):
     at = run_page("experiments")
     at.segmented_control[0].set_value("Tuning").run()

@@ -11,7 +11,7 @@ from ferlab.models.config import ARCHITECTURES, DEFAULTS
 from ferlab.models.search import Range, SearchSpace
 from ferlab.runner import ensure_worker, submit
 from ferlab.store import Store
-from ferlab.training.spec import AUGMENTATIONS, PRESETS, TrainSpec, TuneSpec
+from ferlab.training.spec import AUGMENTATIONS, PRESETS, EnsembleSpec, TrainSpec, TuneSpec
 
 BATCH_SIZES = (32, 64, 128)
 AUGMENTATION_LABELS = {"paper": "the paper's (zoom, rotation, shifts, flip)",
@@ -93,6 +93,21 @@ def tune_form(datasets: list[str]) -> tuple[TuneSpec, dict]:
     errors = spec.errors()
     for key, message in errors.items():
         st.error(f"{key.removeprefix('space.').replace('_', ' ')}: {message}", icon=":material/error:")
+    return spec, errors
+
+
+def ensemble_form(datasets: list[str], models=()) -> tuple[EnsembleSpec, dict]:
+    """`models`: trained models (ModelChoice) to average; the result is evaluated on `data`."""
+    data = st.selectbox("Data set", datasets, key="ensemble_data",
+                        help="evaluated on its test split (val where there is none)")
+    picked = st.multiselect("Models to average", list(models), key="ensemble_members",
+                            format_func=lambda m: m.label, placeholder="two or more trained models")
+    spec = EnsembleSpec(data=data, members=tuple(m.path for m in picked))
+    errors = spec.errors()
+    if picked:
+        _field_error(errors, "members")
+    if any(m.synthetic for m in picked) and data != "demo":
+        st.warning("A model trained on the SYNTHETIC demo set says nothing about FER2013.")
     return spec, errors
 
 
