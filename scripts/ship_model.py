@@ -108,15 +108,20 @@ def member_groups(store, job) -> list:
     return groups
 
 
-def _reference_job(store, path: str) -> int | None:
-    """A shipped reference run started from `.../job-N/model.keras` of the store it was exported from:
-    the reference run exported from that store's job N (its key is `train-N-...`)."""
-    parent = Path(path).parent.name
+def _reference_job(store, job) -> int | None:
+    """The reference run a shipped reference run started from: the one whose key it recorded, or
+    (files exported before keys were recorded) the run exported from job N of the same store, for
+    `.../job-N/model.keras`: the latest `train-N-...` created before it."""
+    refs = [j for j in store.list_jobs() if j.origin == "reference"]
+    if job.spec.get("reference_init_from"):
+        return next((j.id for j in refs if j.spec.get("reference_key") == job.spec["reference_init_from"]), None)
+    parent = Path(job.spec["init_from"]).parent.name
     if not parent.startswith("job-"):
         return None
     key = f"train-{parent[4:]}-"
-    return next((j.id for j in store.list_jobs() if j.origin == "reference"
-                 and j.spec.get("reference_key", "").startswith(key)), None)
+    older = [j for j in refs if j.spec.get("reference_key", "").startswith(key)
+             and j.spec["reference_key"] < f"{key}{job.created_at:%Y%m%d%H%M%S}"]
+    return max(older, key=lambda j: j.spec["reference_key"]).id if older else None
 
 
 def _model_jobs(store, kind: str = "train") -> dict[str, int]:
@@ -137,7 +142,7 @@ def lineage(store, job_id: int) -> list:
         start = job.spec.get("init_from")
         job_id = models.get(str(Path(start).resolve())) if start else None
         if start and job_id is None and job.origin == "reference":
-            job_id = _reference_job(store, start)
+            job_id = _reference_job(store, job)
         if start and job_id is None:
             raise SystemExit(f"job {job.id} started from {start}, which no job in this store trained")
     return stages

@@ -75,6 +75,17 @@ def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tm
         trial = store.start_trial(job.id, 1, {}, params=1_391_223)
         store.record_epoch(trial.id, 1, loss=1.0, accuracy=0.5, val_loss=1.1, val_accuracy=0.6, seconds=3600)
     assert [j.id for j, _, _ in ship.lineage(store, second.id)] == [first.id, second.id]
+    # job numbers repeat across stores: a later store's job 1, and a run that recorded its parent's key
+    later = store.create_job("train", {**spec, "reference_key": "train-1-20991231000000"}, status="completed",
+                             origin="reference")
+    assert [j.id for j, _, _ in ship.lineage(store, second.id)] == [first.id, second.id]
+    recorded = store.create_job("train", {**spec, "init_from": "/elsewhere/.ferlab/runs/job-1/model.keras",
+                                          "reference_key": "train-2-20991231000001",
+                                          "reference_init_from": "train-1-20991231000000"},
+                                status="completed", origin="reference")
+    for job in (later, recorded):
+        store.start_trial(job.id, 1, {}, params=1_391_223)
+    assert [j.id for j, _, _ in ship.lineage(store, recorded.id)] == [later.id, recorded.id]
 
     groups = [ship.lineage(store, second.id), ship.lineage(store, third.id)]
     labels = np.arange(14) % 7

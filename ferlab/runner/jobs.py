@@ -79,5 +79,6 @@ def spec_differences(specs: list[dict]) -> list[tuple[str, list]]:
     """The spec fields (dotted, e.g. `model.architecture`) whose values differ between jobs, each with
     its value per job: what a comparison of their runs actually varies."""
     flat = [_flat(sp) for sp in specs]
-    keys = sorted({k for f in flat for k in f} - {"reference_key", "reference_command", "reference_machine"})
+    keys = sorted({k for f in flat for k in f} - {"reference_key", "reference_command", "reference_machine",
+                                                 "reference_init_from"})
     return [(k, [f.get(k) for f in flat]) for k in keys if len({repr(f.get(k)) for f in flat}) > 1]

@@ -33,6 +33,25 @@ def machine() -> str:
     return f"{platform.machine()}, {model}{os.cpu_count()} CPUs"
 
 
+def run_key(job) -> str:
+    """A run's key in the reference file; a reference run keeps the key it was shipped under."""
+    return job.spec.get("reference_key") or f"{job.kind}-{job.id}-{job.created_at:%Y%m%d%H%M%S}"
+
+
+def _parent_key(store, job) -> str | None:
+    """The key of the run whose model `job` started from (--init-from), where this store holds it:
+    job numbers repeat across stores, the key does not."""
+    start = job.spec.get("init_from")
+    if job.spec.get("reference_init_from") or not start:
+        return job.spec.get("reference_init_from")
+    start = str(Path(start).resolve())
+    for trial in store.list_trials():
+        if any(a.kind == "model" and a.path and str(Path(a.path).resolve()) == start
+               for a in store.list_artifacts(trial.id)):
+            return run_key(store.get_job(trial.job_id))
+    return None
+
+
 def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths: dict[int, str] | None = None) -> dict:
     """The reference-run document for `job_ids` (commands: job id -> the command that ran it)."""
     runs = []
@@ -50,7 +69,7 @@ def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths
                                  "model": (model_paths or {}).get(job_id)} for a in arts],
             })
         wall = sum(e["seconds"] or 0 for t in trials for e in t["epochs"])
-        runs.append({"key": f"{job.kind}-{job_id}-{job.created_at:%Y%m%d%H%M%S}", "kind": job.kind,
+        runs.append({"key": run_key(job), "kind": job.kind, "init_from_key": _parent_key(store, job),
                      "status": job.status, "spec": job.spec, "command": commands.get(job_id, ""),
                      "machine": machine(),
                      "started": f"{job.started_at or job.created_at:%Y-%m-%d %H:%M} UTC",
@@ -72,6 +91,8 @@ def seed(store, path: Path | None = None) -> int:
                 continue
             spec = dict(run["spec"], reference_key=run["key"], reference_command=run["command"],
                         reference_machine=run["machine"])
+            if run.get("init_from_key"):
+                spec["reference_init_from"] = run["init_from_key"]
             started = datetime.strptime(run["started"], "%Y-%m-%d %H:%M UTC")
             job = SqlJob(kind=run["kind"], spec=spec, status=run["status"], origin="reference", cancel_requested=False,
                          attempts=1, created_at=started, started_at=started, finished_at=started, worker="reference")
