@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import ferlab  # noqa: E402,F401
+from ferlab.store.reference import model_jobs  # noqa: E402
 
 
 def main() -> None:
@@ -95,7 +96,7 @@ def main() -> None:
 def member_groups(store, job) -> list:
     """The lineage of each model an ensemble job averages, in its order; an ensemble among its
     members adds its own members, as `ferlab ensemble` does."""
-    trained, ensembles = _model_jobs(store), _model_jobs(store, kind="ensemble")
+    trained, ensembles = model_jobs(store), model_jobs(store, kind="ensemble")
     groups = []
     for path in job.spec["members"]:
         key = str(Path(path).resolve())
@@ -124,16 +125,9 @@ def _reference_job(store, job) -> int | None:
     return max(older, key=lambda j: j.spec["reference_key"]).id if older else None
 
 
-def _model_jobs(store, kind: str = "train") -> dict[str, int]:
-    """Model file -> the job of `kind` that wrote it (a training run's model is never an ensemble's)."""
-    jobs = {j.id for j in store.list_jobs() if j.kind == kind}
-    return {str(Path(a.path).resolve()): t.job_id for t in store.list_trials() if t.job_id in jobs
-            for a in store.list_artifacts(t.id) if a.kind == "model" and a.path}
-
-
 def lineage(store, job_id: int) -> list:
     """(job, trial, epochs) of the job and of each job whose model it started from, oldest first."""
-    models = _model_jobs(store)
+    models = model_jobs(store)
     stages = []
     while job_id is not None:
         job = store.get_job(job_id)

@@ -38,23 +38,27 @@ def run_key(job) -> str:
     return job.spec.get("reference_key") or f"{job.kind}-{job.id}-{job.created_at:%Y%m%d%H%M%S}"
 
 
-def _parent_key(store, job) -> str | None:
-    """The key of the run whose model `job` started from (--init-from), where this store holds it:
-    job numbers repeat across stores, the key does not."""
+def model_jobs(store, kind: str = "train") -> dict[str, int]:
+    """Model file (resolved path) -> the job of `kind` that wrote it (a training run's model is
+    never an ensemble's)."""
+    jobs = {j.id for j in store.list_jobs() if j.kind == kind}
+    return {str(Path(a.path).resolve()): t.job_id for t in store.list_trials() if t.job_id in jobs
+            for a in store.list_artifacts(t.id) if a.kind == "model" and a.path}
+
+
+def _parent_key(store, job, owners: dict[str, int]) -> str | None:
+    """The key of the run whose model `job` started from (--init-from), where this store holds it
+    (`owners`: from model_jobs): job numbers repeat across stores, the key does not."""
+    if job.spec.get("reference_init_from"):
+        return job.spec["reference_init_from"]
     start = job.spec.get("init_from")
-    if job.spec.get("reference_init_from") or not start:
-        return job.spec.get("reference_init_from")
-    start = str(Path(start).resolve())
-    for trial in store.list_trials():
-        if any(a.kind == "model" and a.path and str(Path(a.path).resolve()) == start
-               for a in store.list_artifacts(trial.id)):
-            return run_key(store.get_job(trial.job_id))
-    return None
+    parent = owners.get(str(Path(start).resolve())) if start else None
+    return run_key(store.get_job(parent)) if parent is not None else None
 
 
 def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths: dict[int, str] | None = None) -> dict:
     """The reference-run document for `job_ids` (commands: job id -> the command that ran it)."""
-    runs = []
+    runs, owners = [], model_jobs(store)
     for job_id in job_ids:
         job = store.get_job(job_id)
         trials = []
@@ -69,7 +73,7 @@ def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths
                                  "model": (model_paths or {}).get(job_id)} for a in arts],
             })
         wall = sum(e["seconds"] or 0 for t in trials for e in t["epochs"])
-        runs.append({"key": run_key(job), "kind": job.kind, "init_from_key": _parent_key(store, job),
+        runs.append({"key": run_key(job), "kind": job.kind, "init_from_key": _parent_key(store, job, owners),
                      "status": job.status, "spec": job.spec, "command": commands.get(job_id, ""),
                      "machine": machine(),
                      "started": f"{job.started_at or job.created_at:%Y-%m-%d %H:%M} UTC",
