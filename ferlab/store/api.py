@@ -66,7 +66,9 @@ def _one(session: Session, model, ident, what: str):
 class Store:
     def __init__(self, url: str | None = None, *, create: bool = True, seed_reference: bool | None = None):
         """Open the store; a new one gets the schema and, unless FERLAB_SEED_REFERENCE=0 or
-        seed_reference=False, the shipped reference runs (see ferlab/store/reference.py)."""
+        seed_reference=False, the shipped reference runs (see ferlab/store/reference.py). A store
+        that already holds reference runs is brought up to this version's: new ones are added and
+        the shipped model files re-pointed (one that opted out stays without them)."""
         import os
 
         self.url = url or config.db_url()
@@ -75,10 +77,14 @@ class Store:
         self.session = SessionFactory(self.engine)
         if seed_reference is None:
             seed_reference = os.environ.get("FERLAB_SEED_REFERENCE", "1") != "0"
-        if created and seed_reference:
+        if seed_reference and (created or self._holds_reference_runs()):
             from ferlab.store.reference import seed
 
             seed(self)
+
+    def _holds_reference_runs(self) -> bool:
+        with self.session() as s:
+            return s.scalar(select(SqlJob.id).where(SqlJob.origin == "reference").limit(1)) is not None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from ferlab.store.engine import retry_locked
 from ferlab.store.models import SqlArtifact, SqlEpoch, SqlJob, SqlTrial, utcnow
 
 REFERENCE_FILE = Path(__file__).resolve().parents[1] / "assets" / "reference_runs.json"
@@ -81,15 +82,24 @@ def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths
     return {"format": 1, "runs": runs}
 
 
+def _model_path(model: str | None) -> str:
+    """Where a shipped model lies in this installation ('' for an evaluation without a model)."""
+    return str(Path(__file__).resolve().parents[2] / model) if model else ""
+
+
+@retry_locked
 def seed(store, path: Path | None = None) -> int:
-    """Add the shipped reference runs that the store does not hold yet. Returns how many."""
+    """Add the shipped reference runs that the store does not hold yet, and point the reference
+    runs it already holds at the models this version ships. Returns how many runs were added."""
     path = path or REFERENCE_FILE
     if not path.exists():
         return 0
     doc = json.loads(path.read_text())
     added = 0
     with store.session() as s:
-        have = {spec.get("reference_key") for spec in s.scalars(select(SqlJob.spec).where(SqlJob.origin == "reference"))}
+        # a run exported from this very store is held already, under its own job
+        have = {spec.get("reference_key") or f"{kind}-{id_}-{created:%Y%m%d%H%M%S}"
+                for kind, id_, created, spec in s.execute(select(SqlJob.kind, SqlJob.id, SqlJob.created_at, SqlJob.spec))}
         for run in doc.get("runs", []):
             if run["key"] in have:
                 continue
@@ -114,10 +124,33 @@ def seed(store, path: Path | None = None) -> int:
                 if t["epochs"]:
                     s.execute(insert(SqlEpoch), [dict(e, trial_id=trial.id, created_at=utcnow()) for e in t["epochs"]])
                 for ev in t["evaluations"]:
-                    model = ev.get("model")
-                    path_ = str(Path(__file__).resolve().parents[2] / model) if model else ""
-                    s.add(SqlArtifact(trial_id=trial.id, kind="model" if model else "evaluation", path=path_,
-                                      dataset=ev["dataset"], split=ev["split"], accuracy=ev["accuracy"],
-                                      metrics=ev["metrics"]))
+                    s.add(SqlArtifact(trial_id=trial.id, kind="model" if ev.get("model") else "evaluation",
+                                      path=_model_path(ev.get("model")), dataset=ev["dataset"], split=ev["split"],
+                                      accuracy=ev["accuracy"], metrics=ev["metrics"]))
             added += 1
+        s.flush()
+        _sync_models(s, doc)
     return added
+
+
+def _sync_models(s, doc: dict) -> int:
+    """Give each reference run's evaluations the model the shipped file names now: a release that
+    replaces ferlab-default.keras moves it to its new run, and a run that no longer ships a model
+    (or is no longer shipped) keeps its figures but stops offering a file that is not its own.
+    Returns how many artifacts changed."""
+    shipped = {run["key"]: {t["number"]: [ev.get("model") for ev in t["evaluations"]] for t in run["trials"]}
+               for run in doc.get("runs", [])}
+    changed = 0
+    rows = s.execute(select(SqlJob.spec, SqlTrial.number, SqlArtifact).join(SqlTrial, SqlTrial.job_id == SqlJob.id)
+                     .join(SqlArtifact, SqlArtifact.trial_id == SqlTrial.id)
+                     .where(SqlJob.origin == "reference").order_by(SqlArtifact.id))
+    position: dict[tuple, int] = {}
+    for spec, number, art in rows:
+        key = spec.get("reference_key")
+        i = position[key, number] = position.get((key, number), -1) + 1
+        models = shipped.get(key, {}).get(number, [])
+        want = _model_path(models[i] if i < len(models) else None)
+        if art.path != want:
+            art.path, art.kind = want, "model" if want else "evaluation"
+            changed += 1
+    return changed

@@ -118,3 +118,42 @@ def test_a_warm_restart_keeps_the_key_of_the_run_it_started_from(home, tmp_path,
     again = reference.export_runs(fresh, sorted(j.id for j in by_key.values()), {})
     assert [r["key"] for r in again["runs"]] == [parent["key"], child["key"]]
     assert again["runs"][1]["init_from_key"] == parent["key"]
+
+
+def test_an_upgrade_adds_new_reference_runs_and_moves_the_shipped_model(home, tmp_path, monkeypatch):
+    source = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    old, new = _run(source), _run(source)
+    shipped = "ferlab/assets/ferlab-default.keras"
+    path = tmp_path / "reference_runs.json"
+    monkeypatch.setattr(reference, "REFERENCE_FILE", path)
+    path.write_text(json.dumps(reference.export_runs(source, [old], {old: "ferlab train"}, {old: shipped})))
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    [job] = Store(url, seed_reference=True).list_jobs()
+    mine = Store(url).create_job("tune", {"data": "fer2013"}, status="completed")    # the user's own run
+
+    # the next release ships a new default model, made by `new`; `old` keeps its figures only
+    path.write_text(json.dumps(reference.export_runs(source, [old, new], {old: "ferlab train", new: "ferlab train"},
+                                                     {new: shipped})))
+    upgraded = Store(url, seed_reference=True)
+    jobs = {j.spec.get("reference_key", "mine"): j for j in upgraded.list_jobs()}
+    assert len(jobs) == 3 and jobs["mine"].id == mine.id
+    arts = {key: [(a.kind, a.path, a.accuracy) for t in upgraded.list_trials(j.id) for a in upgraded.list_artifacts(t.id)]
+            for key, j in jobs.items()}
+    old_key, new_key = job.spec["reference_key"], reference.run_key(source.get_job(new))
+    assert arts[old_key] == [("evaluation", "", 0.48)]          # figures kept, no longer claims the file
+    assert [(kind, path.endswith(shipped)) for kind, path, _ in arts[new_key]] == [("model", True)]
+    assert reference.seed(upgraded, path) == 0                  # nothing more to add
+
+    # a store that opted out of reference runs is not seeded when it is opened again
+    bare = f"sqlite:///{tmp_path / 'c.db'}"
+    Store(bare, seed_reference=False)
+    assert Store(bare, seed_reference=True).list_jobs() == []
+
+
+def test_the_store_a_reference_run_was_exported_from_is_not_given_a_copy(home, tmp_path, monkeypatch):
+    source = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    job_id = _run(source)
+    path = tmp_path / "reference_runs.json"
+    path.write_text(json.dumps(reference.export_runs(source, [job_id], {job_id: "ferlab train"})))
+    monkeypatch.setattr(reference, "REFERENCE_FILE", path)
+    assert reference.seed(source, path) == 0 and len(source.list_jobs()) == 1
