@@ -315,7 +315,7 @@ def cmd_jobs_list(args) -> int:
         vals = [t.best_val_accuracy for t in trials if t.best_val_accuracy is not None]
         best = f"{max(vals):.4f}" if vals else "-"   # an ensemble or import has no epochs
         what = (job.spec.get("preset") or job.spec.get("space", {}).get("architecture")
-                or (EnsembleSpec.from_dict(job.spec).label() if job.kind == "ensemble" else ""))
+                or (EnsembleSpec.label_of(job.spec) if job.kind == "ensemble" else ""))
         print(f"{job.id:>5} {job.kind:<9}{job.status:<11}{epochs:>8} {best:>9}  {(job.worker or '-')[:27]:<28}"
               f"{job.spec.get('data')} / {what}")
     return 0

@@ -57,9 +57,20 @@ def _parent_key(store, job, owners: dict[str, int]) -> str | None:
     return run_key(store.get_job(parent)) if parent is not None else None
 
 
+def _member_keys(store, job, owners: dict[str, int]) -> list[str | None] | None:
+    """An ensemble's members as run keys (None for a file no run of this store wrote)."""
+    if job.kind != "ensemble":
+        return None
+    if job.spec.get("reference_member_keys"):
+        return job.spec["reference_member_keys"]
+    return [run_key(store.get_job(owners[str(Path(m).resolve())])) if str(Path(m).resolve()) in owners else None
+            for m in job.spec.get("members", [])]
+
+
 def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths: dict[int, str] | None = None) -> dict:
     """The reference-run document for `job_ids` (commands: job id -> the command that ran it)."""
     runs, owners = [], model_jobs(store)
+    makers = {**owners, **model_jobs(store, kind="ensemble")}
     for job_id in job_ids:
         job = store.get_job(job_id)
         trials = []
@@ -75,6 +86,7 @@ def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths
             })
         wall = sum(e["seconds"] or 0 for t in trials for e in t["epochs"])
         runs.append({"key": run_key(job), "kind": job.kind, "init_from_key": _parent_key(store, job, owners),
+                     "member_keys": _member_keys(store, job, makers),
                      "status": job.status, "spec": job.spec, "command": commands.get(job_id, ""),
                      "machine": machine(),
                      "started": f"{job.started_at or job.created_at:%Y-%m-%d %H:%M} UTC",
@@ -97,9 +109,10 @@ def seed(store, path: Path | None = None) -> int:
     doc = json.loads(path.read_text())
     added = 0
     with store.session() as s:
-        # a run exported from this very store is held already, under its own job
-        have = {spec.get("reference_key") or f"{kind}-{id_}-{created:%Y%m%d%H%M%S}"
+        # key -> job; a run exported from this very store is held already, under its own job
+        have = {spec.get("reference_key") or f"{kind}-{id_}-{created:%Y%m%d%H%M%S}": id_
                 for kind, id_, created, spec in s.execute(select(SqlJob.kind, SqlJob.id, SqlJob.created_at, SqlJob.spec))}
+        ensembles = []
         for run in doc.get("runs", []):
             if run["key"] in have:
                 continue
@@ -112,6 +125,9 @@ def seed(store, path: Path | None = None) -> int:
                          attempts=1, created_at=started, started_at=started, finished_at=started, worker="reference")
             s.add(job)
             s.flush()
+            have[run["key"]] = job.id
+            if run.get("member_keys"):
+                ensembles.append((job, run["member_keys"]))
             for t in run["trials"]:
                 best = max((e for e in t["epochs"] if e["val_accuracy"] is not None),
                            key=lambda e: e["val_accuracy"], default=None)
@@ -128,6 +144,10 @@ def seed(store, path: Path | None = None) -> int:
                                       path=_model_path(ev.get("model")), dataset=ev["dataset"], split=ev["split"],
                                       accuracy=ev["accuracy"], metrics=ev["metrics"]))
             added += 1
+        for job, keys in ensembles:     # members named by their job numbers in this store, else the file
+            files = job.spec.get("members", [])
+            job.spec = dict(job.spec, reference_member_keys=keys,
+                            member_labels=[f"job-{have[k]}" if k in have else Path(f).stem for k, f in zip(keys, files)])
         s.flush()
         _sync_models(s, doc)
     return added

@@ -198,6 +198,14 @@ class EnsembleSpec:
                  for p in self.members]
         return f"ensemble: {' + '.join(names)}"
 
+    @staticmethod
+    def label_of(spec: dict) -> str:
+        """An ensemble job's label; a seeded reference ensemble names its members by their job
+        numbers in this store ("member_labels"), not by the run folders of the store it was made in."""
+        if spec.get("member_labels"):
+            return f"ensemble: {' + '.join(spec['member_labels'])}"
+        return EnsembleSpec(data=spec.get("data", ""), members=tuple(spec.get("members", ()))).label()
+
     def to_dict(self) -> dict:
         return {"data": self.data, "members": list(self.members)}
 

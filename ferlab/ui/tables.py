@@ -36,7 +36,7 @@ def describe(job) -> str:
     if job.kind == "import":
         return f"import {spec.get('path', '')}"
     if job.kind == "ensemble":
-        return EnsembleSpec(data=spec.get("data", ""), members=tuple(spec.get("members", ()))).label()
+        return EnsembleSpec.label_of(spec)
     if job.kind == "tune":
         space = spec.get("space", {})
         return f"tune {space.get('architecture')} ({spec.get('algorithm')}, {spec.get('max_trials')} trials)"

@@ -8,6 +8,7 @@ import pytest
 
 from ferlab.store import Store, StoreError
 from ferlab.store import reference
+from ferlab.training.spec import EnsembleSpec
 from tests.helpers import ferlab
 
 
@@ -157,3 +158,26 @@ def test_the_store_a_reference_run_was_exported_from_is_not_given_a_copy(home, t
     path.write_text(json.dumps(reference.export_runs(source, [job_id], {job_id: "ferlab train"})))
     monkeypatch.setattr(reference, "REFERENCE_FILE", path)
     assert reference.seed(source, path) == 0 and len(source.list_jobs()) == 1
+
+
+def test_a_seeded_ensemble_names_its_members_by_their_jobs_in_the_new_store(home, tmp_path, monkeypatch):
+    source = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    filler = source.create_job("tune", {"data": "fer2013"}, status="completed")   # shifts the job numbers
+    first, second = _run(source), _run(source)
+    for job_id in (first, second):
+        [trial] = source.list_trials(job_id)
+        source.add_artifact(trial.id, str(tmp_path / f"job-{job_id}" / "model.keras"), dataset="fer2013", split="val")
+    members = [str(tmp_path / f"job-{first}" / "model.keras"), str(tmp_path / "elsewhere.keras")]
+    ens = source.create_job("ensemble", {"data": "fer2013", "members": members}, status="completed")
+    doc = reference.export_runs(source, [first, ens.id], {first: "ferlab train", ens.id: "ferlab ensemble"})
+    assert doc["runs"][1]["member_keys"] == [reference.run_key(source.get_job(first)), None]
+    assert filler.id == 1 and first == 2
+    path = tmp_path / "reference_runs.json"
+    path.write_text(json.dumps(doc))
+    monkeypatch.setattr(reference, "REFERENCE_FILE", path)
+    fresh = Store(f"sqlite:///{tmp_path / 'b.db'}", seed_reference=True)
+    seeded_first, seeded_ens = sorted(fresh.list_jobs(), key=lambda j: j.id)
+    assert EnsembleSpec.label_of(seeded_ens.spec) == f"ensemble: job-{seeded_first.id} + elsewhere"
+    assert EnsembleSpec.label_of(ens.spec) == f"ensemble: job-{first} + elsewhere"       # in its own store
+    again = reference.export_runs(fresh, [seeded_ens.id], {})
+    assert again["runs"][0]["member_keys"] == doc["runs"][1]["member_keys"]
