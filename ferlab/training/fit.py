@@ -138,7 +138,7 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
             f"{' (synthetic)' if dataset.synthetic else ''}")
         recorder = StoreRecorder(store, trial.id, job_id)
         checkpoint = EpochCheckpoint(run_dir, state["best_val_accuracy"], state["best_epoch"])
-        callbacks = [recorder, checkpoint]
+        callbacks = [augment.EpochSeeds(), recorder, checkpoint]
         if spec.schedule != "constant" or spec.warmup_epochs:
             callbacks.insert(0, keras.callbacks.LearningRateScheduler(
                 lr_schedule(spec.learning_rate, spec.schedule, spec.epochs, spec.warmup_epochs)))

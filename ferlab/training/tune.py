@@ -46,7 +46,8 @@ class _StoreHooks:
 
     def run_trial(self, trial, *args, **kwargs):
         row = self._rows[trial.trial_id]
-        kwargs["callbacks"] = [*kwargs.get("callbacks", []), StoreRecorder(self._store, row.id, self._job_id)]
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), augment.EpochSeeds(),
+                               StoreRecorder(self._store, row.id, self._job_id)]
         return super().run_trial(trial, *args, **kwargs)
 
     def on_trial_end(self, trial):

@@ -119,6 +119,43 @@ def test_augmentation_changes_training_inputs_only():
     assert not np.allclose(np.asarray(aug(x, training=True)), x)
 
 
+def test_augmentation_layers_draw_independently():
+    """One shared seed made every flipped face rotate the same way; each layer now has its own."""
+    from ferlab.training.augment import paper_augmentation
+
+    flip, rotate = paper_augmentation(seed=3).layers[:2]
+    ramp = np.linspace(0, 255, 48, dtype="float32")[None, None, :, None]      # dark left, bright right
+    x = np.ascontiguousarray(np.broadcast_to(ramp, (256, 48, 48, 1)))
+    flipped = np.asarray(flip(x, training=True))[:, 24, 0, 0] > 128
+    rotated = np.asarray(rotate(x, training=True))
+    clockwise = rotated[:, 40, 24, 0] > rotated[:, 8, 24, 0]                  # the ramp tilts one way
+    assert 0.3 < flipped.mean() < 0.7 and 0.3 < clockwise.mean() < 0.7
+    assert 0.3 < np.mean(flipped == clockwise) < 0.7                         # was 0 or 1 with one seed
+
+
+def test_a_resumed_run_does_not_replay_the_first_epochs_augmentation(tmp_path):
+    from ferlab.models.builders import build_model
+    from ferlab.models.config import DEFAULTS
+    from ferlab.training.augment import EpochSeeds, make
+
+    x = np.random.default_rng(0).integers(0, 256, (8, 48, 48, 1)).astype("float32")
+
+    def draws(model, epoch):
+        seeds = EpochSeeds()
+        seeds.set_model(model)
+        seeds.on_epoch_begin(epoch)
+        return np.asarray(model.get_layer("augment")(x, training=True))
+
+    model = build_model(DEFAULTS["compact"], make("paper-erasing", seed=1))
+    first, seventh = draws(model, 0), draws(model, 6)
+    assert not np.allclose(first, seventh)
+    model.save(tmp_path / "last.keras")
+    resumed = keras.saving.load_model(tmp_path / "last.keras", safe_mode=True)
+    again = draws(resumed, 6)
+    np.testing.assert_allclose(again, seventh)          # epoch 7 draws as an uninterrupted run would
+    assert not np.allclose(again, first)
+
+
 def test_random_erasing_covers_one_rectangle_in_about_half_the_faces():
     from ferlab.training.augment import make
 
