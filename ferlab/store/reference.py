@@ -47,24 +47,23 @@ def model_jobs(store, kind: str = "train") -> dict[str, int]:
             for a in store.list_artifacts(t.id) if a.kind == "model" and a.path}
 
 
+def _owner_key(store, model: str | None, owners: dict[str, int]) -> str | None:
+    """The key of the run that wrote the model file (`owners`: from model_jobs), where this store
+    holds it: job numbers repeat across stores, the key does not."""
+    owner = owners.get(str(Path(model).resolve())) if model else None
+    return run_key(store.get_job(owner)) if owner is not None else None
+
+
 def _parent_key(store, job, owners: dict[str, int]) -> str | None:
-    """The key of the run whose model `job` started from (--init-from), where this store holds it
-    (`owners`: from model_jobs): job numbers repeat across stores, the key does not."""
-    if job.spec.get("reference_init_from"):
-        return job.spec["reference_init_from"]
-    start = job.spec.get("init_from")
-    parent = owners.get(str(Path(start).resolve())) if start else None
-    return run_key(store.get_job(parent)) if parent is not None else None
+    """The key of the run whose model `job` started from (--init-from)."""
+    return job.spec.get("reference_init_from") or _owner_key(store, job.spec.get("init_from"), owners)
 
 
 def _member_keys(store, job, owners: dict[str, int]) -> list[str | None] | None:
     """An ensemble's members as run keys (None for a file no run of this store wrote)."""
     if job.kind != "ensemble":
         return None
-    if job.spec.get("reference_member_keys"):
-        return job.spec["reference_member_keys"]
-    return [run_key(store.get_job(owners[str(Path(m).resolve())])) if str(Path(m).resolve()) in owners else None
-            for m in job.spec.get("members", [])]
+    return job.spec.get("reference_member_keys") or [_owner_key(store, m, owners) for m in job.spec.get("members", [])]
 
 
 def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths: dict[int, str] | None = None) -> dict:
@@ -110,8 +109,7 @@ def seed(store, path: Path | None = None) -> int:
     added = 0
     with store.session() as s:
         # key -> job; a run exported from this very store is held already, under its own job
-        have = {spec.get("reference_key") or f"{kind}-{id_}-{created:%Y%m%d%H%M%S}": id_
-                for kind, id_, created, spec in s.execute(select(SqlJob.kind, SqlJob.id, SqlJob.created_at, SqlJob.spec))}
+        have = {run_key(row): row.id for row in s.execute(select(SqlJob.kind, SqlJob.id, SqlJob.created_at, SqlJob.spec))}
         ensembles = []
         for run in doc.get("runs", []):
             if run["key"] in have:
@@ -144,23 +142,20 @@ def seed(store, path: Path | None = None) -> int:
                                       path=_model_path(ev.get("model")), dataset=ev["dataset"], split=ev["split"],
                                       accuracy=ev["accuracy"], metrics=ev["metrics"]))
             added += 1
-        for job, keys in ensembles:     # members named by their job numbers in this store, else the file
-            files = job.spec.get("members", [])
+        for job, keys in ensembles:     # members named by their job numbers in this store, where it has them
             job.spec = dict(job.spec, reference_member_keys=keys,
-                            member_labels=[f"job-{have[k]}" if k in have else Path(f).stem for k, f in zip(keys, files)])
+                            member_labels=[f"job-{have[k]}" if k in have else None for k in keys])
         s.flush()
         _sync_models(s, doc)
     return added
 
 
-def _sync_models(s, doc: dict) -> int:
+def _sync_models(s, doc: dict) -> None:
     """Give each reference run's evaluations the model the shipped file names now: a release that
     replaces ferlab-default.keras moves it to its new run, and a run that no longer ships a model
-    (or is no longer shipped) keeps its figures but stops offering a file that is not its own.
-    Returns how many artifacts changed."""
+    (or is no longer shipped) keeps its figures but stops offering a file that is not its own."""
     shipped = {run["key"]: {t["number"]: [ev.get("model") for ev in t["evaluations"]] for t in run["trials"]}
                for run in doc.get("runs", [])}
-    changed = 0
     rows = s.execute(select(SqlJob.spec, SqlTrial.number, SqlArtifact).join(SqlTrial, SqlTrial.job_id == SqlJob.id)
                      .join(SqlArtifact, SqlArtifact.trial_id == SqlTrial.id)
                      .where(SqlJob.origin == "reference").order_by(SqlArtifact.id))
@@ -172,5 +167,3 @@ def _sync_models(s, doc: dict) -> int:
         want = _model_path(models[i] if i < len(models) else None)
         if art.path != want:
             art.path, art.kind = want, "model" if want else "evaluation"
-            changed += 1
-    return changed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from itertools import zip_longest
 from pathlib import PurePath
 
 from ferlab.models.config import ARCHITECTURES, DEFAULTS, ModelConfig
@@ -192,19 +193,20 @@ class EnsembleSpec:
     def check(self) -> "EnsembleSpec":
         return _checked(self, "ensemble spec")
 
-    def label(self) -> str:
-        """"ensemble: job-13 + ferlab-default": job-N for a run's model, else the file's name."""
-        names = [PurePath(p).parent.name if PurePath(p).name == "model.keras" else PurePath(p).stem
+    def label(self, names: list[str | None] = ()) -> str:
+        """"ensemble: job-13 + ferlab-default": job-N for a run's model, else the file's name
+        (`names`, where given and not None, instead)."""
+        files = [PurePath(p).parent.name if PurePath(p).name == "model.keras" else PurePath(p).stem
                  for p in self.members]
-        return f"ensemble: {' + '.join(names)}"
+        named = [name or f for f, name in zip_longest(files, names[:len(files)])]
+        return f"ensemble: {' + '.join(named)}"
 
     @staticmethod
     def label_of(spec: dict) -> str:
         """An ensemble job's label; a seeded reference ensemble names its members by their job
         numbers in this store ("member_labels"), not by the run folders of the store it was made in."""
-        if spec.get("member_labels"):
-            return f"ensemble: {' + '.join(spec['member_labels'])}"
-        return EnsembleSpec(data=spec.get("data", ""), members=tuple(spec.get("members", ()))).label()
+        return EnsembleSpec(data=spec.get("data", ""), members=tuple(spec.get("members", ()))).label(
+            spec.get("member_labels") or [])
 
     def to_dict(self) -> dict:
         return {"data": self.data, "members": list(self.members)}
