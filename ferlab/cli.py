@@ -199,7 +199,8 @@ def cmd_train(args) -> int:
         spec = preset(args.preset, data=args.data, epochs=args.epochs, seed=args.seed,
                       precision=args.precision, batch_size=args.batch_size, learning_rate=args.learning_rate,
                       warmup_epochs=args.warmup_epochs, augmentation=args.augmentation,
-                      init_from=_model_file(store, args.init_from) if args.init_from else None)
+                      init_from=_model_file(store, args.init_from) if args.init_from else None,
+                      init_member=args.init_member)
         if args.background:
             return _submit(store, "train", spec.to_dict())
         result = _train(store, spec)
@@ -529,6 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="paper: the paper's; paper-erasing: the paper's plus random erasing (default: the preset's)")
     tr.add_argument("--init-from", metavar="MODEL", help="start from the weights of a .keras file, or of the "
                     "model a job trained (its number): a warm restart with this run's schedule")
+    tr.add_argument("--init-member", type=int, metavar="K", help="with --init-from an ensemble: start from its "
+                    "K-th model (1, 2, ...), e.g. one of the shipped default model's")
     tr.add_argument("--resume", type=int, metavar="JOB", help="resume an interrupted job from its last checkpoint")
     tr.add_argument("--background", action="store_true", help="queue it for a worker instead (starts one if none runs)")
     tr.add_argument("--json", action="store_true", help="print the result as JSON")

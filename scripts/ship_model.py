@@ -95,17 +95,20 @@ def main() -> None:
 
 def member_groups(store, job) -> list:
     """The lineage of each model an ensemble job averages, in its order; an ensemble among its
-    members adds its own members, as `ferlab ensemble` does."""
+    members adds its own members, as `ferlab ensemble` does. A shipped reference ensemble's members
+    are found by the run keys it recorded."""
     trained, ensembles = model_jobs(store), model_jobs(store, kind="ensemble")
+    refs = {j.spec["reference_key"]: j for j in store.list_jobs() if j.spec.get("reference_key")}
+    keys = job.spec.get("reference_member_keys") or [None] * len(job.spec["members"])
     groups = []
-    for path in job.spec["members"]:
-        key = str(Path(path).resolve())
-        if key in trained:
-            groups.append(lineage(store, trained[key]))
-        elif key in ensembles:
-            groups += member_groups(store, store.get_job(ensembles[key]))
-        else:
+    for path, key in zip(job.spec["members"], keys, strict=True):
+        # a recorded key first: a path like the shipped file's names different models over time
+        resolved = str(Path(path).resolve())
+        made_by = trained.get(resolved) or ensembles.get(resolved)
+        member = refs.get(key) if key in refs else store.get_job(made_by) if made_by else None
+        if member is None:
             raise SystemExit(f"{path} was made by no job in this store")
+        groups += member_groups(store, member) if member.kind == "ensemble" else [lineage(store, member.id)]
     return groups
 
 
@@ -126,19 +129,29 @@ def _reference_job(store, job) -> int | None:
 
 
 def lineage(store, job_id: int) -> list:
-    """(job, trial, epochs) of the job and of each job whose model it started from, oldest first."""
-    models = model_jobs(store)
+    """(job, trial, epochs) of the job and of each job whose model it started from, oldest first; a
+    start from member K of an ensemble (--init-member) continues that member's lineage."""
+    makers = {**model_jobs(store), **model_jobs(store, kind="ensemble")}
     stages = []
     while job_id is not None:
         job = store.get_job(job_id)
         [trial] = store.list_trials(job.id)
         stages.insert(0, (job, trial, store.epochs([trial.id])))
         start = job.spec.get("init_from")
-        job_id = models.get(str(Path(start).resolve())) if start else None
-        if start and job_id is None and job.origin == "reference":
-            job_id = _reference_job(store, job)
+        job_id = None
+        if start:   # a recorded key first, as for ensemble members
+            job_id = ((job.spec.get("reference_init_from") and _reference_job(store, job))
+                      or makers.get(str(Path(start).resolve()))
+                      or (_reference_job(store, job) if job.origin == "reference" else None))
         if start and job_id is None:
             raise SystemExit(f"job {job.id} started from {start}, which no job in this store trained")
+        parent = store.get_job(job_id) if job_id is not None else None
+        if parent is not None and parent.kind == "ensemble":
+            member = job.spec.get("init_member")
+            groups = member_groups(store, parent)
+            if not member or not 1 <= member <= len(groups):
+                raise SystemExit(f"job {job.id} started from ensemble job {parent.id} without a member of it")
+            return groups[member - 1] + stages
     return stages
 
 

@@ -95,10 +95,14 @@ def test_a_training_job_can_start_from_a_trained_model(store):
     at = run_page("experiments")
     picker = at.selectbox(key="train_init")
     assert picker.options[0] == "random weights (from scratch)" and picker.options[1].startswith("shipped default")
+    assert "train_init_member" not in [box.key for box in at.selectbox]   # random weights: no member to pick
     picker.select_index(1).run()
+    member = at.selectbox(key="train_init_member")   # the shipped model is an ensemble: pick one of its models
+    assert member.options == ["1", "2", "3"]
+    member.select_index(2).run()
     at.button[0].click().run()
     [job] = store.list_jobs()
-    assert job.spec["init_from"] == str(SHIPPED)
+    assert job.spec["init_from"] == str(SHIPPED) and job.spec["init_member"] == 3
 
 
 def test_an_ensemble_job_from_the_form(store, tmp_path):

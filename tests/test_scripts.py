@@ -51,6 +51,39 @@ def test_lineage_follows_warm_restarts_back_to_the_run_from_scratch(store, tmp_p
         lineage(store, orphan.id)
 
 
+def test_lineage_of_a_start_from_an_ensemble_member_continues_that_members(store, tmp_path):
+    ship = _ship_model()
+    spec = preset("ferlab-compact", data="fer2013").to_dict()
+    jobs = []
+    for name in ("a", "b"):
+        job = store.create_job("train", spec, status="completed")
+        store.add_artifact(store.start_trial(job.id, 1, {}).id, str(tmp_path / name / "model.keras"))
+        jobs.append(job)
+    pair = store.create_job("ensemble", {"data": "fer2013", "members": [str(tmp_path / n / "model.keras")
+                                                                         for n in ("a", "b")]}, status="completed")
+    store.add_artifact(store.start_trial(pair.id, 1, {}).id, str(tmp_path / "pair.keras"))
+    restart = store.create_job("train", {**spec, "init_from": str(tmp_path / "pair.keras"), "init_member": 2})
+    store.start_trial(restart.id, 1, {})
+    assert [j.id for j, _, _ in ship.lineage(store, restart.id)] == [jobs[1].id, restart.id]
+    assert [[j.id for j, _, _ in g] for g in ship.member_groups(store, pair)] == [[jobs[0].id], [jobs[1].id]]
+    unnamed = store.create_job("train", {**spec, "init_from": str(tmp_path / "pair.keras")})
+    store.start_trial(unnamed.id, 1, {})
+    with pytest.raises(SystemExit, match=f"started from ensemble job {pair.id} without a member of it"):
+        ship.lineage(store, unnamed.id)
+
+    # a seeded reference ensemble whose member path is the shipped file, which it now is itself:
+    # its recorded member keys name the members
+    shipped = str(tmp_path / "shipped.keras")
+    ref_a = store.create_job("train", {**spec, "reference_key": "train-1-20261124220129"}, status="completed",
+                             origin="reference")
+    store.start_trial(ref_a.id, 1, {})
+    ref_pair = store.create_job("ensemble", {"data": "fer2013", "members": [shipped, str(tmp_path / "b" / "model.keras")],
+                                             "reference_member_keys": ["train-1-20261124220129", None]},
+                                status="completed", origin="reference")
+    store.add_artifact(store.start_trial(ref_pair.id, 1, {}).id, shipped)
+    assert [[j.id for j, _, _ in g] for g in ship.member_groups(store, ref_pair)] == [[ref_a.id], [jobs[1].id]]
+
+
 def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tmp_path):
     import argparse
 

@@ -3,6 +3,8 @@ every completed model in the store, best first."""
 
 from __future__ import annotations
 
+import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,3 +38,16 @@ def available_models(store: Store | None) -> list[ModelChoice]:
             out.append(ModelChoice(f"job {trial.job_id}: {what}{a.dataset}, {acc}" + (" [SYNTHETIC demo]" if demo else ""),
                                    a.path, a.accuracy, demo))
     return out
+
+
+def member_count(path: str | Path) -> int:
+    """How many models the .keras file at `path` averages (1 for a single model or an unreadable
+    file), read from its saved config without loading the weights."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))["config"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return 1
+    if config.get("name") != "ferlab_ensemble":
+        return 1
+    return sum(layer.get("config", {}).get("name", "").startswith("member_") for layer in config.get("layers", [])) or 1

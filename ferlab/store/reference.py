@@ -55,7 +55,7 @@ def _owner_key(store, model: str | None, owners: dict[str, int]) -> str | None:
 
 
 def _parent_key(store, job, owners: dict[str, int]) -> str | None:
-    """The key of the run whose model `job` started from (--init-from)."""
+    """The key of the run whose model `job` started from (--init-from; an ensemble's, with --init-member)."""
     return job.spec.get("reference_init_from") or _owner_key(store, job.spec.get("init_from"), owners)
 
 
@@ -84,7 +84,7 @@ def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths
                                  "model": (model_paths or {}).get(job_id)} for a in arts],
             })
         wall = sum(e["seconds"] or 0 for t in trials for e in t["epochs"])
-        runs.append({"key": run_key(job), "kind": job.kind, "init_from_key": _parent_key(store, job, owners),
+        runs.append({"key": run_key(job), "kind": job.kind, "init_from_key": _parent_key(store, job, makers),
                      "member_keys": _member_keys(store, job, makers),
                      "status": job.status, "spec": job.spec, "command": commands.get(job_id, ""),
                      "machine": machine(),

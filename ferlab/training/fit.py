@@ -19,6 +19,7 @@ from ferlab.data import load_dataset
 from ferlab.data.dataset import DataError, Dataset
 from ferlab.labels import NUM_CLASSES
 from ferlab.models.builders import build_model
+from ferlab.models.ensemble import members_of
 from ferlab.store import Store
 from ferlab.training import augment, precision
 from ferlab.training.callbacks import EpochCheckpoint, StoreRecorder, lr_schedule, read_state
@@ -63,19 +64,21 @@ def compile_model(model: keras.Model, spec: TrainSpec, steps_per_execution: int 
 def build_for(spec: TrainSpec) -> keras.Model:
     model = compile_model(build_model(spec.model, augment.make(spec.augmentation, spec.seed)), spec)
     if spec.init_from:
-        warm_start(model, Path(spec.init_from))
+        warm_start(model, Path(spec.init_from), spec.init_member)
     return model
 
 
-def warm_start(model: keras.Model, path: Path) -> None:
+def warm_start(model: keras.Model, path: Path, member: int | None = None) -> None:
     """Copy the weights (batch-norm statistics included) of the model at `path` into `model`; the
-    optimizer starts fresh. Refuses a model of another shape rather than copying part of it."""
+    optimizer starts fresh. When `path` holds an ensemble, `member` (1, 2, ...) names the model of it
+    to copy. Refuses a model of another shape rather than copying part of it."""
     if not path.is_file():
         raise ValueError(f"cannot start from {path}: no such model file")
     try:
         source = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:
         raise ValueError(f"cannot start from {path}: not a readable Keras model ({exc})") from None
+    source = _member(source, path, member)
     want = [tuple(w.shape) for w in model.weights]
     have = [tuple(w.shape) for w in source.weights]
     if want != have:
@@ -83,6 +86,19 @@ def warm_start(model: keras.Model, path: Path) -> None:
                          f"({len(have)} weight arrays vs {len(want)}, or of other shapes); "
                          "start from a model of the same architecture and filters")
     model.set_weights(source.get_weights())
+
+
+def _member(source: keras.Model, path: Path, member: int | None) -> keras.Model:
+    members = members_of(source)
+    if len(members) == 1 and member is not None:
+        raise ValueError(f"cannot start from member {member} of {path}: it is one model, not an ensemble; "
+                         "drop the member number")
+    if len(members) > 1 and member is None:
+        raise ValueError(f"cannot start from {path}: it is an ensemble of {len(members)} models; name the one "
+                         f"to start from (--init-member 1 to {len(members)})")
+    if member is not None and not 1 <= member <= len(members):
+        raise ValueError(f"cannot start from member {member} of {path}: it has members 1 to {len(members)}")
+    return members[member - 1] if member is not None else source
 
 
 def one_hot(labels: np.ndarray) -> np.ndarray:
@@ -128,7 +144,8 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
         else:
             model = build_for(spec)
             if spec.init_from:
-                log(f"starting from the weights of {spec.init_from}")
+                member = f"member {spec.init_member} of " if spec.init_member else ""
+                log(f"starting from the weights of {member}{spec.init_from}")
         trial = store.start_trial(job_id, 1, spec.to_dict())  # StoreRecorder stores the parameter count
         dropped = store.truncate_epochs(trial.id, after=state["epoch"])
         if dropped:

@@ -53,6 +53,8 @@ class TrainSpec:
     # A .keras model of the same architecture whose weights the run starts from (a warm restart:
     # a new schedule from a trained model); None starts from random weights.
     init_from: str | None = None
+    # When init_from is an ensemble: which of its models (1, 2, ...) to start from.
+    init_member: int | None = None
 
     def errors(self) -> dict[str, str]:
         """Field name -> what is wrong with it; empty when the spec is valid."""
@@ -85,6 +87,9 @@ class TrainSpec:
             e["label_smoothing"] = "label smoothing must be in [0, 0.5)"
         if self.init_from is not None and not self.init_from.endswith(".keras"):
             e["init_from"] = f"{self.init_from!r} is not a .keras model file"
+        if self.init_member is not None and (self.init_from is None or self.init_member < 1):
+            e["init_member"] = ("an ensemble member to start from needs a model to start from (init_from)"
+                                if self.init_from is None else "ensemble members are numbered from 1")
         return {**e, **_run_errors(self)}
 
     def check(self) -> "TrainSpec":

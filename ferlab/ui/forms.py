@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from ferlab.inference.models import member_count
 from ferlab.models.config import ARCHITECTURES, DEFAULTS
 from ferlab.models.search import Range, SearchSpace
 from ferlab.runner import ensure_worker, submit
@@ -47,9 +48,13 @@ def train_form(datasets: list[str], models=()) -> tuple[TrainSpec, dict]:
                          format_func=lambda m: "random weights (from scratch)" if m is None else m.label,
                          help="A warm restart: this run's schedule from a trained model's weights. "
                               "The model must have the same architecture and filters.")
+    members = member_count(start.path) if start else 1
+    member = st.selectbox("Ensemble member", range(1, members + 1), key="train_init_member",
+                          help="This model averages several; a run starts from the weights of one of them.") \
+        if members > 1 else None
     spec = replace(base, data=data, batch_size=int(batch), epochs=int(epochs), seed=int(seed),
                    augmentation=augmentation, preset=None if choice == "custom" else choice,
-                   init_from=start.path if start else None)
+                   init_from=start.path if start else None, init_member=member)
     if choice == "custom":
         model = DEFAULTS[arch] if arch != base.model.architecture else base.model
         spec = replace(spec, model=model, optimizer=optimizer, learning_rate=float(lr))

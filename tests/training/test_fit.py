@@ -265,6 +265,35 @@ def test_warm_start_copies_a_trained_models_weights_and_refuses_another_shape(st
     assert replace(warm, init_from="weights.h5").errors() == {"init_from": "'weights.h5' is not a .keras model file"}
 
 
+def test_warm_start_from_one_model_of_an_ensemble(store, tiny_spec, tmp_path):
+    """An ensemble (the shipped default model is one) is a start only with the member named."""
+    from ferlab.models.ensemble import average_models
+    from ferlab.training.fit import build_for
+
+    first = train(store, tiny_spec, verbose=0, log=lambda _: None)
+    second = train(store, replace(tiny_spec, seed=5), verbose=0, log=lambda _: None)
+    members = [keras.saving.load_model(r.model_path) for r in (first, second)]
+    path = tmp_path / "pair.keras"
+    average_models(members).save(path)
+    from ferlab.inference.models import member_count   # what the Experiments form asks a member of
+    (tmp_path / "broken.keras").write_bytes(b"not a zip")
+    assert [member_count(p) for p in (path, first.model_path, tmp_path / "broken.keras")] == [2, 1, 1]
+    warm = replace(tiny_spec, init_from=str(path), init_member=2, seed=6)
+    for got, want in zip(build_for(warm).get_weights(), members[1].get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert not all(np.array_equal(a, b) for a, b in
+                   zip(build_for(replace(warm, init_member=1)).get_weights(), members[1].get_weights()))
+
+    with pytest.raises(ValueError, match=r"an ensemble of 2 models; name the one to start from \(--init-member 1 to 2\)"):
+        build_for(replace(warm, init_member=None))
+    with pytest.raises(ValueError, match="it has members 1 to 2"):
+        build_for(replace(warm, init_member=3))
+    with pytest.raises(ValueError, match="it is one model, not an ensemble"):
+        build_for(replace(warm, init_from=str(first.model_path)))
+    assert "init_member" in replace(warm, init_from=None).errors()
+    assert replace(warm, init_member=0).errors() == {"init_member": "ensemble members are numbered from 1"}
+
+
 def test_init_from_a_job_number_on_the_cli(store, tiny_spec, capsys, monkeypatch):
     import ferlab.runner
     from ferlab.cli import main
@@ -276,6 +305,10 @@ def test_init_from_a_job_number_on_the_cli(store, tiny_spec, capsys, monkeypatch
                  "--background"]) == 0
     queued = store.list_jobs(status="queued")[0]
     assert queued.spec["init_from"] == str(first.model_path) and queued.spec["learning_rate"] == 0.0005
+    assert queued.spec["init_member"] is None
+    assert main(["train", "--preset", "paper-4conv-baseline", "--data", tiny_spec.data, "--epochs", "1",
+                 "--init-from", str(first.job_id), "--init-member", "2", "--background"]) == 0
+    assert store.list_jobs(status="queued")[0].spec["init_member"] == 2
 
     assert main(["train", "--data", tiny_spec.data, "--init-from", str(queued.id)]) == 2
     assert f"job {queued.id} has no saved model to start from" in capsys.readouterr().err
