@@ -179,12 +179,43 @@ def test_precision_choice(monkeypatch):
 
     monkeypatch.setattr(precision, "has_gpu", lambda: False)
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(precision, "bf16_pays", lambda: True)
     assert precision.resolve("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(precision, "bf16_pays", lambda: False)   # bf16 flags, but slower here
+    assert precision.resolve("auto") == "float32"
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(precision, "bf16_pays", lambda: pytest.fail("no bf16 flags: nothing to measure"))
     assert precision.resolve("auto") == "float32"
     monkeypatch.setattr(precision, "has_gpu", lambda: True)
     assert precision.resolve("auto") == "mixed_float16"
     assert precision.resolve("float32") == "float32"
+
+
+def test_whether_bf16_pays_is_measured_once_per_machine_and_kept(monkeypatch, tmp_path):
+    from ferlab.training import precision
+
+    monkeypatch.setenv("FERLAB_HOME", str(tmp_path))
+    real = precision.conv_seconds
+    assert all(real(dtype, reps=1) > 0 for dtype in ("float32", "bfloat16"))   # the real timing runs
+    timed = []
+    seconds = {"float32": 2.0, "bfloat16": 1.5}
+    monkeypatch.setattr(precision, "conv_seconds", lambda dtype: timed.append(dtype) or seconds[dtype])
+    precision.bf16_pays.cache_clear()
+    try:
+        assert precision.bf16_pays() is True and timed == ["float32", "bfloat16"]
+        kept = json.loads((tmp_path / "precision.json").read_text())
+        assert kept["bf16_pays"] is True and kept["float32_seconds"] == 2.0
+        precision.bf16_pays.cache_clear()
+        assert precision.bf16_pays() is True and len(timed) == 2        # read back, not measured again
+        (tmp_path / "precision.json").write_text(json.dumps({**kept, "key": "another CPU"}))
+        seconds["bfloat16"] = 1.9                                         # under the 1.1x margin
+        precision.bf16_pays.cache_clear()
+        assert precision.bf16_pays() is False and len(timed) == 4
+        (tmp_path / "precision.json").write_text("{not json")
+        precision.bf16_pays.cache_clear()
+        assert precision.bf16_pays() is False and len(timed) == 6
+    finally:
+        precision.bf16_pays.cache_clear()
 
 
 def test_train_and_evaluate_from_the_cli(store, tiny_data, tmp_path):
