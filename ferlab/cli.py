@@ -12,9 +12,22 @@ from ferlab.labels import CLASSES
 
 
 def _store():
+    from ferlab.runner import reap_foreground
     from ferlab.store import Store
 
-    return Store()
+    store = Store()
+    reap_foreground(store)   # jobs left "running" by a foreground process that is gone
+    return store
+
+
+def _take_up(store, job) -> None:
+    """Own a stopped job from this (foreground) process; refuse one that something still runs."""
+    from ferlab.training.fit import foreground_worker
+
+    if job.status == "running":
+        raise ValueError(f"job {job.id} is running ({job.worker}); wait for it, or stop it with "
+                         f"`ferlab jobs cancel {job.id}` first")
+    store.run_in_foreground(job.id, foreground_worker())
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -193,7 +206,7 @@ def cmd_train(args) -> int:
             print(f"job {job.id} is already completed", file=sys.stderr)
             return 1
         spec = TrainSpec.from_dict(job.spec)
-        store.set_job_status(job.id, "running")
+        _take_up(store, job)
         result = _train(store, spec, job_id=job.id)
     else:
         spec = preset(args.preset, data=args.data, epochs=args.epochs, seed=args.seed,
@@ -264,7 +277,7 @@ def cmd_tune(args) -> int:
         if job.kind != "tune" or job.status == "completed":
             print(f"job {job.id} is not an unfinished tuning job", file=sys.stderr)
             return 1
-        store.set_job_status(job.id, "running")
+        _take_up(store, job)
         result = _tune(store, TuneSpec.from_dict(job.spec), job_id=job.id, verbose=args.verbose)
     else:
         space = SearchSpace(architecture=args.model)

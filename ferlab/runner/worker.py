@@ -55,6 +55,8 @@ class Worker:
             while not self._stop and (max_jobs is None or done < max_jobs):
                 for job_id in self.store.requeue_stale(self.stale_after):
                     print(f"[worker {self.name}] job {job_id}: stale heartbeat, requeued to resume", flush=True)
+                for job_id in reap_foreground(self.store):
+                    print(f"[worker {self.name}] job {job_id}: its foreground process is gone, marked stopped", flush=True)
                 job = self.store.claim_job(self.name)
                 if job is None:
                     if once or (idle_exit is not None and time.monotonic() - idle_since > idle_exit):
@@ -97,6 +99,37 @@ class Worker:
                     self.store.finish_trial(t.id, "interrupted", f"process ended with {why}")
         print(f"[worker {self.name}] job {job_id}: {self.store.get_job(job_id).status}", flush=True)
         return code
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # someone else's process
+        return True
+    return True
+
+
+def reap_foreground(store: Store) -> list[int]:
+    """Running jobs owned by a foreground `ferlab train`, `tune` or `ensemble` of this host whose
+    process has ended (killed, or its terminal or session closed) are marked failed (cancelled
+    where a cancel was asked), saying how to resume; a worker's jobs go by their heartbeats instead.
+    Returns their numbers."""
+    host, ended = socket.gethostname(), []
+    for job in store.list_jobs(status="running"):
+        kind, _, rest = (job.worker or "").partition(":")
+        owner_host, _, pid = rest.rpartition(":")
+        if kind != "foreground" or owner_host != host or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        resume = (f"`ferlab train --resume {job.id}` continues it from its last epoch checkpoint"
+                  if job.kind == "train" else f"`ferlab jobs retry {job.id}` runs it again for a worker")
+        status = "cancelled" if job.cancel_requested else "failed"
+        note = f"its process ({pid} on {host}) ended before the job did; " + (
+            "it was being cancelled" if status == "cancelled" else resume)
+        if store.end_orphaned(job.id, job.worker, status, note):
+            ended.append(job.id)
+    return ended
 
 
 def live_worker(store: Store) -> bool:

@@ -244,6 +244,28 @@ class Store:
         return requeued
 
     @retry_locked
+    def run_in_foreground(self, job_id: int, worker: str) -> E.JobInfo:
+        """A stopped job taken up again by a foreground process (`ferlab train --resume`), which
+        owns it from now on."""
+        with self.session() as s:
+            row = _one(s, SqlJob, job_id, "job")
+            row.status, row.worker, row.finished_at, row.cancel_requested = "running", worker, None, False
+            return _job(row)
+
+    @retry_locked
+    def end_orphaned(self, job_id: int, worker: str, status: str, error: str) -> bool:
+        """Mark a running job whose owning process has ended `status` (failed or cancelled), and its
+        running trials interrupted; only while `worker` still owns it. Its epochs stay."""
+        with self.session() as s:
+            ended = s.execute(update(SqlJob).where(SqlJob.id == job_id, SqlJob.status == "running",
+                                                   SqlJob.worker == worker)
+                              .values(status=status, error=error, finished_at=utcnow())).rowcount
+            if ended:
+                for trial in s.scalars(select(SqlTrial).where(SqlTrial.job_id == job_id, SqlTrial.status == "running")):
+                    trial.status = "interrupted"
+            return bool(ended)
+
+    @retry_locked
     def retry_job(self, job_id: int) -> E.JobInfo:
         with self.session() as s:
             row = _one(s, SqlJob, job_id, "job")

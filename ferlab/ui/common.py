@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from ferlab.data.dataset import DataError
+from ferlab.runner import reap_foreground
 from ferlab.store import SchemaOutOfDate, Store, StoreError
 
 
@@ -20,7 +21,9 @@ def store() -> Store:
     from ferlab import config
 
     try:
-        return _store(config.db_url())
+        opened = _store(config.db_url())
+        reap_foreground(opened)   # jobs left "running" by a foreground `ferlab train` that is gone
+        return opened
     except SchemaOutOfDate as e:
         st.error(f"The run store needs an upgrade: {e}")
         st.code("ferlab db upgrade", language="bash")
