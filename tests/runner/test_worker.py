@@ -172,41 +172,42 @@ def test_a_worker_runs_an_ensemble_job_after_the_runs_it_averages(store, spec):
     assert [m["path"] for m in artifact.metrics["members"]] == members and artifact.accuracy is not None
 
 
-def test_a_killed_foreground_run_is_marked_stopped_and_resumes(store, spec):
+def test_a_killed_foreground_run_is_marked_stopped_and_resumes(store, spec, capsys):
     """`ferlab train` in a terminal that is killed (or a session that ends) leaves no job "running"
     for ever: the next ferlab command or page finds its process gone, marks the job failed with how
     to resume, keeps its epochs, and `--resume` takes it up from the last checkpoint."""
-    from tests.helpers import ferlab
-
     import json
+
+    from ferlab.cli import main
+    from ferlab.runner import reap_foreground
+    from tests.helpers import ferlab
 
     run = ("import json, sys; from ferlab.store import Store; from ferlab.training.fit import train; "
            "from ferlab.training.spec import TrainSpec; train(Store(), TrainSpec.from_dict(json.loads(sys.argv[1])))")
-    proc = subprocess.Popen([sys.executable, "-c", run, json.dumps(replace(spec, epochs=60).to_dict())],
+    proc = subprocess.Popen([sys.executable, "-c", run, json.dumps(replace(spec, epochs=30).to_dict())],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)   # `ferlab train` with a tiny model
     try:
         job = wait_for(lambda: next(iter(store.list_jobs()), None), 120, "the foreground job")
         trial = wait_for(lambda: next(iter(store.list_trials(job.id)), None), 120, "its trial")
         wait_for(lambda: store.count_epochs(trial.id) >= 2, 240, "two epochs")
-        assert ferlab("train", "--resume", str(job.id)).returncode == 2   # it runs: no second process on it
     finally:
         proc.kill()
         proc.wait()
     kept = store.count_epochs(trial.id)
     assert store.get_job(job.id).status == "running"       # nothing has looked yet
 
-    listed = ferlab("jobs", "list")
-    assert listed.returncode == 0 and "failed" in listed.stdout.splitlines()[1]
+    assert main(["jobs", "list"]) == 0 and "failed" in capsys.readouterr().out.splitlines()[1]
     stopped = store.get_job(job.id)
     assert stopped.status == "failed" and f"ferlab train --resume {job.id}" in stopped.error
     assert store.list_trials(job.id)[0].status == "interrupted" and store.count_epochs(trial.id) == kept
 
     other = store.create_job("train", {"data": spec.data}, status="running", worker="foreground:elsewhere:1")
-    mine = store.create_job("train", {"data": spec.data}, status="running", worker=f"foreground:{socket.gethostname()}:{os.getpid()}")
-    from ferlab.runner import reap_foreground
-
+    mine = store.create_job("train", spec.to_dict(), status="running",
+                            worker=f"foreground:{socket.gethostname()}:{os.getpid()}")
     assert reap_foreground(store) == []   # another host's, and a live process's, are left alone
     assert {store.get_job(j.id).status for j in (other, mine)} == {"running"}
+    assert main(["train", "--resume", str(mine.id)]) == 2   # a live process runs it: no second one on it
+    assert f"job {mine.id} is running" in capsys.readouterr().err
     for j in (other, mine):
         store.set_job_status(j.id, "cancelled")
 
@@ -214,4 +215,4 @@ def test_a_killed_foreground_run_is_marked_stopped_and_resumes(store, spec):
     assert resumed.returncode == 0, resumed.stderr
     done = store.get_job(job.id)
     assert done.status == "completed" and done.worker.startswith("foreground:")
-    assert store.count_epochs(trial.id) == 60
+    assert store.count_epochs(trial.id) == 30
