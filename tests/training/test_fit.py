@@ -214,6 +214,10 @@ def test_whether_bf16_pays_is_measured_once_per_machine_and_kept(monkeypatch, tm
         (tmp_path / "precision.json").write_text("{not json")
         precision.bf16_pays.cache_clear()
         assert precision.bf16_pays() is False and len(timed) == 6
+        (tmp_path / "precision.json").unlink()
+        monkeypatch.setattr(precision, "conv_seconds", lambda dtype: 1 / 0 if dtype == "bfloat16" else 1.0)
+        precision.bf16_pays.cache_clear()
+        assert precision.bf16_pays() is False        # no bf16 convolution here: float32, not a crash
     finally:
         precision.bf16_pays.cache_clear()
 
