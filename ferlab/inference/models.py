@@ -8,6 +8,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ferlab.models.config import ENSEMBLE_NAME, MEMBER_PREFIX
 from ferlab.store import Store
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "ferlab-default.keras"
@@ -48,6 +49,6 @@ def member_count(path: str | Path) -> int:
             config = json.loads(archive.read("config.json"))["config"]
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return 1
-    if config.get("name") != "ferlab_ensemble":
+    if config.get("name") != ENSEMBLE_NAME:
         return 1
-    return sum(layer.get("config", {}).get("name", "").startswith("member_") for layer in config.get("layers", [])) or 1
+    return sum(layer.get("config", {}).get("name", "").startswith(MEMBER_PREFIX) for layer in config.get("layers", [])) or 1

@@ -47,3 +47,7 @@ def default_config(architecture: str) -> ModelConfig:
     return DEFAULTS[architecture]
 
 
+# How an ensemble model (ferlab.models.ensemble) names itself and the models it averages; the
+# Experiments form counts members from a saved file's config by these, without loading keras.
+ENSEMBLE_NAME = "ferlab_ensemble"
+MEMBER_PREFIX = "member_"

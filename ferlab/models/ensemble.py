@@ -13,6 +13,7 @@ import keras
 from keras import layers
 
 from ferlab.labels import IMAGE_SIZE, NUM_CLASSES
+from ferlab.models.config import ENSEMBLE_NAME, MEMBER_PREFIX
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
@@ -29,11 +30,11 @@ def check_member(model: keras.Model, source: str) -> None:
 
 def members_of(model: keras.Model) -> list[keras.Model]:
     """The models an ensemble averages (its layers member_1, member_2, ...); [model] for one model."""
-    members = [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name.startswith("member_")]
-    return members if model.name == "ferlab_ensemble" and members else [model]
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name.startswith(MEMBER_PREFIX)]
+    return members if model.name == ENSEMBLE_NAME and members else [model]
 
 
-def average_models(models: Sequence[keras.Model], name: str = "ferlab_ensemble") -> keras.Model:
+def average_models(models: Sequence[keras.Model], name: str = ENSEMBLE_NAME) -> keras.Model:
     """One model whose output is the mean of the members' probabilities, each member weighing the
     same: an ensemble given as a member adds its own members (so `ensemble A B` then `ensemble AB C`
     weighs A, B and C alike). Members are renamed member_1, member_2, ... so that several copies of
@@ -44,7 +45,7 @@ def average_models(models: Sequence[keras.Model], name: str = "ferlab_ensemble")
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two models")
     for i, member in enumerate(members, 1):
-        member.name = f"member_{i}"
+        member.name = f"{MEMBER_PREFIX}{i}"
     face = keras.Input(INPUT_SHAPE, name="face")
     mean = layers.Average(dtype="float32", name="emotion")([member(face) for member in members])
     return keras.Model(face, mean, name=name)

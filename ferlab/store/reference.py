@@ -68,8 +68,7 @@ def _member_keys(store, job, owners: dict[str, int]) -> list[str | None] | None:
 
 def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths: dict[int, str] | None = None) -> dict:
     """The reference-run document for `job_ids` (commands: job id -> the command that ran it)."""
-    runs, owners = [], model_jobs(store)
-    makers = {**owners, **model_jobs(store, kind="ensemble")}
+    runs, makers = [], {**model_jobs(store), **model_jobs(store, kind="ensemble")}
     for job_id in job_ids:
         job = store.get_job(job_id)
         trials = []

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import functools
 import json
-import platform
 import time
 from pathlib import Path
 
 import keras
 
 from ferlab import config
+from ferlab.store.reference import machine
 
 # bf16 rounds more than float32: it has to be clearly faster to be chosen.
 BF16_MARGIN = 1.1
@@ -29,16 +29,6 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return bool(flags & {"amx_bf16", "avx512_bf16"})
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def conv_seconds(dtype: str, reps: int = 8) -> float:
@@ -67,7 +57,7 @@ def faster_in_bf16(float32_seconds: float, bfloat16_seconds: float) -> bool:
 def bf16_pays() -> bool:
     """Whether bf16 convolution beats float32 by BF16_MARGIN on this CPU: measured once per CPU,
     backend and Keras version, then read from FERLAB_HOME/precision.json."""
-    key = f"{_cpu_name()} | {keras.backend.backend()} | keras {keras.__version__}"
+    key = f"{machine()} | {keras.backend.backend()} | keras {keras.__version__}"
     cache = config.home() / "precision.json"
     try:
         known = json.loads(cache.read_text())
