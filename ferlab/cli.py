@@ -180,6 +180,14 @@ def _tune(*args, **kwargs):
     return tune(*args, **kwargs)
 
 
+def _member_file(store, ref: str) -> str:
+    """An ensemble member: a model (as _model_file) or, with "#K", the K-th model of an ensemble."""
+    from ferlab.models.config import member_ref
+
+    path, k = member_ref(ref)
+    return _model_file(store, path) + (f"#{k}" if k is not None else "")
+
+
 def _model_file(store, ref: str) -> str:
     """A model file named as a path, or as the number of a job whose trained model to take."""
     if ref.isdigit():
@@ -213,7 +221,9 @@ def cmd_train(args) -> int:
                       precision=args.precision, batch_size=args.batch_size, learning_rate=args.learning_rate,
                       warmup_epochs=args.warmup_epochs, augmentation=args.augmentation,
                       init_from=_model_file(store, args.init_from) if args.init_from else None,
-                      init_member=args.init_member)
+                      init_member=args.init_member,
+                      distill_from=_model_file(store, args.distill_from) if args.distill_from else None,
+                      distill_weight=args.distill_weight)
         if args.background:
             return _submit(store, "train", spec.to_dict())
         result = _train(store, spec)
@@ -228,7 +238,7 @@ def cmd_ensemble(args) -> int:
     from ferlab.training.spec import EnsembleSpec
 
     store = _store()
-    spec = EnsembleSpec(data=args.data, members=tuple(_model_file(store, m) for m in args.members)).check()
+    spec = EnsembleSpec(data=args.data, members=tuple(_member_file(store, m) for m in args.members)).check()
     if args.background:
         return _submit(store, "ensemble", spec.to_dict())
     from ferlab.training.ensemble import build_ensemble
@@ -545,6 +555,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "model a job trained (its number): a warm restart with this run's schedule")
     tr.add_argument("--init-member", type=int, metavar="K", help="with --init-from an ensemble: start from its "
                     "K-th model (1, 2, ...), e.g. one of the shipped default model's")
+    tr.add_argument("--distill-from", metavar="MODEL", help="knowledge distillation: mix this model's "
+                    "probabilities (a .keras file or a job's model, e.g. an ensemble) into the training targets")
+    tr.add_argument("--distill-weight", type=float, metavar="W",
+                    help="with --distill-from: the teacher's share of each target, in (0, 1] (default 0.5)")
     tr.add_argument("--resume", type=int, metavar="JOB", help="resume an interrupted job from its last checkpoint")
     tr.add_argument("--background", action="store_true", help="queue it for a worker instead (starts one if none runs)")
     tr.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -615,7 +629,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     en = sub.add_parser("ensemble", help="average trained models into one .keras model and evaluate it")
     en.add_argument("members", nargs="+", metavar="MODEL",
-                    help="two or more .keras files, or job numbers (their trained model)")
+                    help="two or more .keras files, or job numbers (their trained model); FILE#K or JOB#K: "
+                    "only the K-th model of that ensemble (e.g. the shipped model's second)")
     en.add_argument("--data", required=True, help="imported data set name, a path, or `demo`: evaluated on its "
                     "test split (val where there is none)")
     en.add_argument("--background", action="store_true", help="queue it for a worker instead (starts one if none runs)")

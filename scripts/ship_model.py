@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import ferlab  # noqa: E402,F401
+from ferlab.models.config import member_ref  # noqa: E402
 from ferlab.store.reference import model_jobs  # noqa: E402
 
 
@@ -101,14 +102,19 @@ def member_groups(store, job) -> list:
     refs = {j.spec["reference_key"]: j for j in store.list_jobs() if j.spec.get("reference_key")}
     keys = job.spec.get("reference_member_keys") or [None] * len(job.spec["members"])
     groups = []
-    for path, key in zip(job.spec["members"], keys, strict=True):
+    for ref, key in zip(job.spec["members"], keys, strict=True):
+        path, k = member_ref(ref)           # "FILE#K": the K-th model of the ensemble in FILE
+        key = (key or "").partition("#")[0]
         # a recorded key first: a path like the shipped file's names different models over time
         resolved = str(Path(path).resolve())
         made_by = trained.get(resolved) or ensembles.get(resolved)
         member = refs.get(key) if key in refs else store.get_job(made_by) if made_by else None
         if member is None:
             raise SystemExit(f"{path} was made by no job in this store")
-        groups += member_groups(store, member) if member.kind == "ensemble" else [lineage(store, member.id)]
+        inner = member_groups(store, member) if member.kind == "ensemble" else [lineage(store, member.id)]
+        if k is not None and not 1 <= k <= len(inner):
+            raise SystemExit(f"{ref}: job {member.id} has no member {k}")
+        groups += inner if k is None else [inner[k - 1]]
     return groups
 
 

@@ -103,6 +103,20 @@ def test_a_training_job_can_start_from_a_trained_model(store):
     at.button[0].click().run()
     [job] = store.list_jobs()
     assert job.spec["init_from"] == str(SHIPPED) and job.spec["init_member"] == 3
+    assert job.spec["distill_from"] is None
+
+
+def test_a_training_job_can_learn_from_a_trained_model(store):
+    from ferlab.inference.models import SHIPPED
+
+    at = run_page("experiments")
+    assert "train_teacher_weight" not in [s.key for s in at.slider]   # true labels: no share to set
+    at.selectbox(key="train_teacher").select_index(1).run()
+    at.slider(key="train_teacher_weight").set_value(0.7).run()
+    at.button[0].click().run()
+    [job] = store.list_jobs()
+    assert job.spec["distill_from"] == str(SHIPPED) and job.spec["distill_weight"] == pytest.approx(0.7)
+    assert job.spec["init_from"] is None
 
 
 def test_an_ensemble_job_from_the_form(store, tmp_path):
@@ -130,6 +144,22 @@ def test_an_ensemble_job_from_the_form(store, tmp_path):
     assert not at.exception and "Queued job 3" in at.success[0].value
     job = store.get_job(3)
     assert job.kind == "ensemble" and job.status == "queued" and job.spec["members"] == paths
+
+
+def test_an_ensemble_from_the_form_can_take_one_model_of_another_ensemble(store):
+    from ferlab.inference.models import SHIPPED
+
+    at = run_page("experiments")
+    at.segmented_control[0].set_value("Ensemble").run()
+    options = at.multiselect(key="ensemble_members").options
+    shipped = [o for o in options if o.startswith("shipped default")]
+    assert len(shipped) == 4 and [o.rpartition(": ")[2] for o in shipped[1:]] == [f"model {k} of 3" for k in (1, 2, 3)]
+    for label in shipped[2:]:
+        at.multiselect(key="ensemble_members").select(label).run()
+    assert not at.error
+    at.button[0].click().run()
+    [job] = store.list_jobs()
+    assert job.spec["members"] == [f"{SHIPPED}#2", f"{SHIPPED}#3"]
 
 
 def test_tuning_search_space_is_checked_as_you_type(store):

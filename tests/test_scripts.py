@@ -151,6 +151,9 @@ def test_member_groups_open_an_ensemble_among_the_members(store, tmp_path):
     trio = job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "pair.keras"),
                                                            str(tmp_path / "job-c/model.keras")]}, "trio.keras")
     assert [[j.id for j, _, _ in g] for g in ship.member_groups(store, trio)] == [[a.id], [b.id], [c.id]]
+    second_of_pair = job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "pair.keras#2"),
+                                                                     str(tmp_path / "job-c/model.keras")]}, "bc.keras")
+    assert [[j.id for j, _, _ in g] for g in ship.member_groups(store, second_of_pair)] == [[b.id], [c.id]]
     stray = job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "elsewhere.keras")]}, "x.keras")
     with pytest.raises(SystemExit, match="was made by no job in this store"):
         ship.member_groups(store, stray)

@@ -51,3 +51,10 @@ def default_config(architecture: str) -> ModelConfig:
 # Experiments form counts members from a saved file's config by these, without loading keras.
 ENSEMBLE_NAME = "ferlab_ensemble"
 MEMBER_PREFIX = "member_"
+
+
+def member_ref(ref: str) -> tuple[str, int | None]:
+    """An ensemble member as named: "model.keras" (the whole model) or "model.keras#K" (the K-th
+    model that the ensemble saved there averages) -> (path, K or None)."""
+    path, sep, k = ref.rpartition("#")
+    return (path, int(k)) if sep and k.isdigit() else (ref, None)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from ferlab.models.config import member_ref
 from ferlab.store.engine import retry_locked
 from ferlab.store.models import SqlArtifact, SqlEpoch, SqlJob, SqlTrial, utcnow
 
@@ -60,10 +61,17 @@ def _parent_key(store, job, owners: dict[str, int]) -> str | None:
 
 
 def _member_keys(store, job, owners: dict[str, int]) -> list[str | None] | None:
-    """An ensemble's members as run keys (None for a file no run of this store wrote)."""
+    """An ensemble's members as run keys (None for a file no run of this store wrote); "KEY#K"
+    for the K-th model of the ensemble run KEY."""
     if job.kind != "ensemble":
         return None
-    return job.spec.get("reference_member_keys") or [_owner_key(store, m, owners) for m in job.spec.get("members", [])]
+    if job.spec.get("reference_member_keys"):
+        return job.spec["reference_member_keys"]
+    keys = []
+    for path, k in map(member_ref, job.spec.get("members", [])):
+        key = _owner_key(store, path, owners)
+        keys.append(f"{key}#{k}" if key and k else key)
+    return keys
 
 
 def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths: dict[int, str] | None = None) -> dict:
@@ -142,11 +150,16 @@ def seed(store, path: Path | None = None) -> int:
                                       accuracy=ev["accuracy"], metrics=ev["metrics"]))
             added += 1
         for job, keys in ensembles:     # members named by their job numbers in this store, where it has them
-            job.spec = dict(job.spec, reference_member_keys=keys,
-                            member_labels=[f"job-{have[k]}" if k in have else None for k in keys])
+            job.spec = dict(job.spec, reference_member_keys=keys, member_labels=[_member_label(k, have) for k in keys])
         s.flush()
         _sync_models(s, doc)
     return added
+
+
+def _member_label(key: str | None, have: dict[str, int]) -> str | None:
+    """"job-N" (or "job-N#K") for a member key whose run this store holds as job N."""
+    run, sep, k = (key or "").partition("#")
+    return f"job-{have[run]}{sep}{k}" if run in have else None
 
 
 def _sync_models(s, doc: dict) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 
 from ferlab.data import load_dataset
+from ferlab.models.config import member_ref
 from ferlab.models.ensemble import average_models, check_member, members_of
 from ferlab.store import Store
 from ferlab.training.evaluate import EvalResult, evaluate
@@ -28,7 +29,9 @@ class EnsembleResult:
     members: list[dict]          # per member: path, accuracy, accuracy with flip TTA
 
 
-def load_member(path: str) -> keras.Model:
+def load_member(ref: str) -> keras.Model:
+    """The model at `ref`'s path, or with "#K" the K-th model of the ensemble saved there."""
+    path, k = member_ref(ref)
     if not Path(path).is_file():
         raise ValueError(f"ensemble member {path} does not exist: name a .keras file or a job number "
                          "whose model is still on disk")
@@ -37,7 +40,14 @@ def load_member(path: str) -> keras.Model:
     except Exception as exc:
         raise ValueError(f"ensemble member {path} is not a readable Keras model ({exc})") from None
     check_member(model, f"ensemble member {path}")
-    return model
+    if k is None:
+        return model
+    inner = members_of(model)
+    if len(inner) == 1:
+        raise ValueError(f"ensemble member {ref}: {path} is one model, not an ensemble; drop the #{k}")
+    if k > len(inner):
+        raise ValueError(f"ensemble member {ref}: {path} averages {len(inner)} models (#1 to #{len(inner)})")
+    return inner[k - 1]
 
 
 def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = None, log: Log = print) -> EnsembleResult:

@@ -21,7 +21,7 @@ from ferlab.labels import NUM_CLASSES
 from ferlab.models.builders import build_model
 from ferlab.models.ensemble import members_of
 from ferlab.store import Store
-from ferlab.training import augment, precision
+from ferlab.training import augment, distill, precision
 from ferlab.training.callbacks import EpochCheckpoint, StoreRecorder, lr_schedule, read_state
 from ferlab.training.evaluate import EvalResult, as_model_input, evaluate
 from ferlab.training.spec import TrainSpec
@@ -153,6 +153,11 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
         log(f"job {job_id}: {spec.model.architecture} ({model.count_params():,} parameters), {policy}, "
             f"{len(train_split):,} train / {len(val_split):,} val images, data {spec.data!r}"
             f"{' (synthetic)' if dataset.synthetic else ''}")
+        targets = one_hot(train_split.labels)
+        if spec.distill_from:
+            log(f"distilling from {spec.distill_from} (weight {spec.distill_weight:g})")
+            teacher = distill.teacher_probabilities(Path(spec.distill_from), train_split.images, run_dir)
+            targets = distill.soft_targets(targets, teacher, spec.distill_weight)
         recorder = StoreRecorder(store, trial.id, job_id)
         checkpoint = EpochCheckpoint(run_dir, state["best_val_accuracy"], state["best_epoch"])
         callbacks = [augment.EpochSeeds(), recorder, checkpoint]
@@ -160,7 +165,7 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
             callbacks.insert(0, keras.callbacks.LearningRateScheduler(
                 lr_schedule(spec.learning_rate, spec.schedule, spec.epochs, spec.warmup_epochs)))
         if state["epoch"] < spec.epochs:
-            model.fit(as_model_input(train_split.images), one_hot(train_split.labels),
+            model.fit(as_model_input(train_split.images), targets,
                       validation_data=(as_model_input(val_split.images), one_hot(val_split.labels)),
                       batch_size=spec.batch_size, epochs=spec.epochs, initial_epoch=state["epoch"],
                       shuffle=True, callbacks=callbacks, verbose=verbose)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, replace
 from itertools import zip_longest
 from pathlib import PurePath
 
-from ferlab.models.config import ARCHITECTURES, DEFAULTS, ModelConfig
+from ferlab.models.config import ARCHITECTURES, DEFAULTS, ModelConfig, member_ref
 from ferlab.models.search import ALGORITHMS, SearchSpace
 
 OPTIMIZERS = ("adam", "sgd")
@@ -55,6 +55,10 @@ class TrainSpec:
     init_from: str | None = None
     # When init_from is an ensemble: which of its models (1, 2, ...) to start from.
     init_member: int | None = None
+    # Knowledge distillation: a trained .keras model (an ensemble, usually) whose probabilities on
+    # the training faces are mixed into the targets with weight distill_weight; None: true labels.
+    distill_from: str | None = None
+    distill_weight: float = 0.5
 
     def errors(self) -> dict[str, str]:
         """Field name -> what is wrong with it; empty when the spec is valid."""
@@ -90,6 +94,10 @@ class TrainSpec:
         if self.init_member is not None and (self.init_from is None or self.init_member < 1):
             e["init_member"] = ("an ensemble member to start from needs a model to start from (init_from)"
                                 if self.init_from is None else "ensemble members are numbered from 1")
+        if self.distill_from is not None and not self.distill_from.endswith(".keras"):
+            e["distill_from"] = f"{self.distill_from!r} is not a .keras model file"
+        if not 0.0 < self.distill_weight <= 1.0:
+            e["distill_weight"] = "distillation weight must be in (0, 1] (1: the teacher's probabilities alone)"
         return {**e, **_run_errors(self)}
 
     def check(self) -> "TrainSpec":
@@ -175,8 +183,9 @@ class TuneSpec:
 
 @dataclass(frozen=True)
 class EnsembleSpec:
-    """Average the class probabilities of trained models (.keras files, at least two) and
-    evaluate the result on `data`'s test split (val where there is none)."""
+    """Average the class probabilities of trained models (.keras files, at least two; "FILE#K" is
+    the K-th model of the ensemble in FILE) and evaluate the result on `data`'s test split (val
+    where there is none)."""
 
     data: str = "demo"
     members: tuple[str, ...] = ()
@@ -188,9 +197,12 @@ class EnsembleSpec:
         elif len(set(self.members)) != len(self.members):
             e["members"] = "a model is named twice; an ensemble of copies is the model itself"
         else:
-            bad = [m for m in self.members if not m.endswith(".keras")]
+            refs = [member_ref(m) for m in self.members]
+            bad = [m for m, (path, _) in zip(self.members, refs) if not path.endswith(".keras")]
             if bad:
                 e["members"] = f"{bad[0]!r} is not a .keras model file"
+            elif any(k == 0 for _, k in refs):
+                e["members"] = "ensemble members are numbered from 1 (FILE#1 is the first)"
         if not self.data:
             e["data"] = "name a data set (`ferlab data list`) or `demo`"
         return e
@@ -201,8 +213,9 @@ class EnsembleSpec:
     def label(self, names: list[str | None] = ()) -> str:
         """"ensemble: job-13 + ferlab-default": job-N for a run's model, else the file's name
         (`names`, where given and not None, instead)."""
-        files = [PurePath(p).parent.name if PurePath(p).name == "model.keras" else PurePath(p).stem
-                 for p in self.members]
+        refs = [member_ref(m) for m in self.members]
+        files = [(PurePath(p).parent.name if PurePath(p).name == "model.keras" else PurePath(p).stem)
+                 + (f"#{k}" if k else "") for p, k in refs]
         named = [name or f for f, name in zip_longest(files, names[:len(files)])]
         return f"ensemble: {' + '.join(named)}"
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from ferlab.inference.models import member_count
+from ferlab.inference.models import ModelChoice, member_count
 from ferlab.models.config import ARCHITECTURES, DEFAULTS
 from ferlab.models.search import Range, SearchSpace
 from ferlab.runner import ensure_worker, submit
@@ -52,9 +52,17 @@ def train_form(datasets: list[str], models=()) -> tuple[TrainSpec, dict]:
     member = st.selectbox("Ensemble member", range(1, members + 1), key="train_init_member",
                           help="This model averages several; a run starts from the weights of one of them.") \
         if members > 1 else None
+    teacher = st.selectbox("Learn from (distillation)", [None, *models], key="train_teacher",
+                           format_func=lambda m: "the true labels only" if m is None else m.label,
+                           help="Knowledge distillation: a trained model (an ensemble, usually) labels every "
+                                "training face once, and the run fits a mix of the true label and its "
+                                "probabilities. Any architecture can teach.")
+    weight = st.slider("Teacher's share of each target", 0.05, 1.0, 0.5, 0.05, key="train_teacher_weight") \
+        if teacher else TrainSpec.distill_weight
     spec = replace(base, data=data, batch_size=int(batch), epochs=int(epochs), seed=int(seed),
                    augmentation=augmentation, preset=None if choice == "custom" else choice,
-                   init_from=start.path if start else None, init_member=member)
+                   init_from=start.path if start else None, init_member=member,
+                   distill_from=teacher.path if teacher else None, distill_weight=float(weight))
     if choice == "custom":
         model = DEFAULTS[arch] if arch != base.model.architecture else base.model
         spec = replace(spec, model=model, optimizer=optimizer, learning_rate=float(lr))
@@ -101,12 +109,22 @@ def tune_form(datasets: list[str]) -> tuple[TuneSpec, dict]:
     return spec, errors
 
 
+def _members(model: ModelChoice) -> list[ModelChoice]:
+    """One choice per model that the ensemble `model` averages ("FILE#K"); none for a single model."""
+    n = member_count(model.path)
+    return [ModelChoice(f"{model.label}: model {k} of {n}", f"{model.path}#{k}", None, model.synthetic)
+            for k in range(1, n + 1)] if n > 1 else []
+
+
 def ensemble_form(datasets: list[str], models=()) -> tuple[EnsembleSpec, dict]:
     """`models`: trained models (ModelChoice) to average; the result is evaluated on `data`."""
     data = st.selectbox("Data set", datasets, key="ensemble_data",
                         help="evaluated on its test split (val where there is none)")
-    picked = st.multiselect("Models to average", list(models), key="ensemble_members",
-                            format_func=lambda m: m.label, placeholder="two or more trained models")
+    choices = [c for m in models for c in (m, *_members(m))]
+    picked = st.multiselect("Models to average", choices, key="ensemble_members",
+                            format_func=lambda m: m.label, placeholder="two or more trained models",
+                            help="An ensemble counts as all the models it averages; pick \"model K of N\" "
+                                 "to take one of them alone.")
     spec = EnsembleSpec(data=data, members=tuple(m.path for m in picked))
     errors = spec.errors()
     if picked:

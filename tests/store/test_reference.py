@@ -167,17 +167,21 @@ def test_a_seeded_ensemble_names_its_members_by_their_jobs_in_the_new_store(home
     for job_id in (first, second):
         [trial] = source.list_trials(job_id)
         source.add_artifact(trial.id, str(tmp_path / f"job-{job_id}" / "model.keras"), dataset="fer2013", split="val")
-    members = [str(tmp_path / f"job-{first}" / "model.keras"), str(tmp_path / "elsewhere.keras")]
+    members = [str(tmp_path / f"job-{first}" / "model.keras"), str(tmp_path / "elsewhere.keras"),
+               str(tmp_path / f"job-{second}" / "model.keras") + "#2"]   # the 2nd model of an ensemble there
     ens = source.create_job("ensemble", {"data": "fer2013", "members": members}, status="completed")
-    doc = reference.export_runs(source, [first, ens.id], {first: "ferlab train", ens.id: "ferlab ensemble"})
-    assert doc["runs"][1]["member_keys"] == [reference.run_key(source.get_job(first)), None]
+    doc = reference.export_runs(source, [first, second, ens.id],
+                                {first: "ferlab train", second: "ferlab train", ens.id: "ferlab ensemble"})
+    keys = [reference.run_key(source.get_job(first)), None, reference.run_key(source.get_job(second)) + "#2"]
+    assert doc["runs"][2]["member_keys"] == keys
     assert filler.id == 1 and first == 2
     path = tmp_path / "reference_runs.json"
     path.write_text(json.dumps(doc))
     monkeypatch.setattr(reference, "REFERENCE_FILE", path)
     fresh = Store(f"sqlite:///{tmp_path / 'b.db'}", seed_reference=True)
-    seeded_first, seeded_ens = sorted(fresh.list_jobs(), key=lambda j: j.id)
-    assert EnsembleSpec.label_of(seeded_ens.spec) == f"ensemble: job-{seeded_first.id} + elsewhere"
-    assert EnsembleSpec.label_of(ens.spec) == f"ensemble: job-{first} + elsewhere"       # in its own store
+    seeded_first, seeded_second, seeded_ens = sorted(fresh.list_jobs(), key=lambda j: j.id)
+    assert EnsembleSpec.label_of(seeded_ens.spec) == \
+        f"ensemble: job-{seeded_first.id} + elsewhere + job-{seeded_second.id}#2"
+    assert EnsembleSpec.label_of(ens.spec) == f"ensemble: job-{first} + elsewhere + job-{second}#2"  # in its own store
     again = reference.export_runs(fresh, [seeded_ens.id], {})
-    assert again["runs"][0]["member_keys"] == doc["runs"][1]["member_keys"]
+    assert again["runs"][0]["member_keys"] == keys

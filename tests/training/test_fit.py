@@ -344,8 +344,58 @@ def test_init_from_a_job_number_on_the_cli(store, tiny_spec, capsys, monkeypatch
     assert main(["train", "--preset", "paper-4conv-baseline", "--data", tiny_spec.data, "--epochs", "1",
                  "--init-from", str(first.job_id), "--init-member", "2", "--background"]) == 0
     assert store.list_jobs(status="queued")[0].spec["init_member"] == 2
+    assert main(["train", "--preset", "paper-4conv-baseline", "--data", tiny_spec.data, "--epochs", "1",
+                 "--distill-from", str(first.job_id), "--distill-weight", "0.3", "--background"]) == 0
+    taught = store.list_jobs(status="queued")[0].spec
+    assert (taught["distill_from"], taught["distill_weight"]) == (str(first.model_path), 0.3)
 
     assert main(["train", "--data", tiny_spec.data, "--init-from", str(queued.id)]) == 2
     assert f"job {queued.id} has no saved model to start from" in capsys.readouterr().err
     assert main(["train", "--data", tiny_spec.data, "--init-from", "missing.keras"]) == 2
     assert "no model file at missing.keras" in capsys.readouterr().err
+
+
+def test_distillation_fits_a_mix_of_true_labels_and_the_teachers_probabilities(store, tiny_spec, monkeypatch):
+    from ferlab.training import distill
+    from ferlab.training.evaluate import predict_proba
+    from ferlab.training.fit import one_hot, run_dir_for
+
+    teacher = train(store, tiny_spec, verbose=0, log=lambda _: None)
+    fitted_on = []
+    fit = keras.Model.fit
+    monkeypatch.setattr(keras.Model, "fit", lambda self, x, y, **kw: fitted_on.append(y) or fit(self, x, y, **kw))
+    student = replace(tiny_spec, seed=7, distill_from=str(teacher.model_path), distill_weight=0.25)
+    logged = []
+    result = train(store, student, verbose=0, log=logged.append)
+    assert result.status == "completed" and any("distilling from" in line for line in logged)
+
+    from ferlab.data import load_dataset
+    faces = load_dataset(store, tiny_spec.data)["train"]
+    expected = predict_proba(keras.saving.load_model(teacher.model_path), faces.images, tta="flip")
+    kept = np.load(run_dir_for(result.job_id) / distill.TEACHER_FILE)
+    np.testing.assert_allclose(kept, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fitted_on[0], 0.75 * one_hot(faces.labels) + 0.25 * kept, rtol=1e-6)
+    assert fitted_on[0].sum(axis=1) == pytest.approx(1.0, abs=1e-5)
+    # A resumed run reads the teacher's probabilities back instead of loading the teacher again.
+    monkeypatch.setattr(keras.saving, "load_model", lambda *a, **k: pytest.fail("teacher loaded again"))
+    again = distill.teacher_probabilities(teacher.model_path, faces.images, run_dir_for(result.job_id))
+    np.testing.assert_array_equal(again, kept)
+
+
+def test_distillation_refuses_what_cannot_teach(store, tiny_spec, tmp_path):
+    from ferlab.training import distill
+
+    assert replace(tiny_spec, distill_from="teacher.h5").errors() == {
+        "distill_from": "'teacher.h5' is not a .keras model file"}
+    for weight in (0.0, 1.5):
+        assert "distill_weight" in replace(tiny_spec, distill_weight=weight).errors()
+    three = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    three.save(tmp_path / "three.keras")
+    faces = np.zeros((4, 48, 48), dtype="uint8")
+    with pytest.raises(ValueError, match="predicts \\(3,\\) values per face, not the 7 emotions"):
+        distill.teacher_probabilities(tmp_path / "three.keras", faces, tmp_path)
+    with pytest.raises(ValueError, match="no such model file"):
+        distill.teacher_probabilities(tmp_path / "missing.keras", faces, tmp_path)
+    with pytest.raises(ValueError, match="cannot learn from"):
+        train(store, replace(tiny_spec, distill_from=str(tmp_path / "missing.keras")), verbose=0, log=lambda _: None)
+    assert "cannot learn from" in store.list_jobs(status="failed")[0].error
