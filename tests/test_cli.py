@@ -80,6 +80,17 @@ def test_jobs_compare_lines_up_epochs_and_names_what_differs(store, tmp_path):
     assert out.returncode == 2 and "has 0 trials" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_a_field_an_older_training_spec_lacks_counts_as_its_default():
+    from ferlab.runner.jobs import spec_differences
+    from ferlab.training.spec import TrainSpec
+
+    new = TrainSpec().to_dict()
+    old = {k: v for k, v in new.items() if not k.startswith("distill")}   # stored before distillation
+    assert spec_differences([old, new]) == []
+    assert spec_differences([old, dict(new, distill_from="t.keras")]) == [("distill_from", [None, "t.keras"])]
+    assert spec_differences([{"data": "demo"}, {"data": "demo", "max_trials": 3}]) == [("max_trials", [None, 3])]
+
+
 def test_queueing_a_job_does_not_load_tensorflow(store, tmp_path):
     code = ("import sys, ferlab.runner as r; r.ensure_worker = lambda store: None; from ferlab.cli import main; "
             "rc = main(['train', '--preset', 'demo-quick', '--data', 'demo', '--background']); "

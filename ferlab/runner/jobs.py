@@ -81,4 +81,15 @@ def spec_differences(specs: list[dict]) -> list[tuple[str, list]]:
     flat = [_flat(sp) for sp in specs]
     keys = sorted({k for f in flat for k in f} - {"reference_key", "reference_command", "reference_machine",
                                                  "reference_init_from"})
-    return [(k, [f.get(k) for f in flat]) for k in keys if len({repr(f.get(k)) for f in flat}) > 1]
+    # a training spec stored before a field existed had, in effect, that field's default
+    defaults = _train_defaults()
+    values = [(k, [f.get(k, defaults.get(k)) if "optimizer" in f else f.get(k) for f in flat]) for k in keys]
+    return [(k, vs) for k, vs in values if len({repr(v) for v in vs}) > 1]
+
+
+def _train_defaults() -> dict:
+    from dataclasses import MISSING, fields
+
+    from ferlab.training.spec import TrainSpec
+
+    return {f.name: f.default for f in fields(TrainSpec) if f.default is not MISSING}
