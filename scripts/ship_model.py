@@ -184,8 +184,11 @@ def recipe(spec: dict, params: int) -> str:
                                      "rectangle each)"}.get(spec["augmentation"], "no augmentation")
     precision = {"auto": "mixed bfloat16 (ferlab's automatic choice on this CPU)"}.get(spec["precision"],
                                                                                      spec["precision"])
+    teacher = (f", distilled from {Path(spec['distill_from']).name} (targets: {1 - spec['distill_weight']:g} x "
+               f"the true label + {spec['distill_weight']:g} x its flip-TTA probabilities on the unaugmented "
+               "training faces)" if spec.get("distill_from") else "")
     return (f"{model}, {optimizer}, {lr}{extras}, batch {spec['batch_size']}, {augmentation}, "
-            f"precision {precision}")
+            f"precision {precision}{teacher}")
 
 
 def _stage(n: int, total: int, previous: int | None, job, trial, epochs, command: str, machine: str,

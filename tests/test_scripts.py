@@ -33,6 +33,10 @@ def test_model_card_recipe_follows_the_spec():
     assert "no augmentation" in demo
     erasing = recipe(preset("ferlab-compact", data="fer2013", augmentation="paper-erasing").to_dict(), 1_391_223)
     assert "horizontal flip) and random erasing (half the faces" in erasing
+    assert "distilled" not in erasing
+    taught = recipe(preset("ferlab-compact", data="fer2013", distill_from="/x/ferlab-default.keras").to_dict(), 1)
+    assert taught.endswith("distilled from ferlab-default.keras (targets: 0.5 x the true label + 0.5 x its "
+                           "flip-TTA probabilities on the unaugmented training faces)")
 
 
 def test_lineage_follows_warm_restarts_back_to_the_run_from_scratch(store, tmp_path):
