@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ferlab import config
 from ferlab.store import Store
+from ferlab.store.entities import parse_foreground_owner
 
 HEARTBEAT_EVERY = float(os.environ.get("FERLAB_HEARTBEAT_S", "2"))
 STALE_AFTER = float(os.environ.get("FERLAB_STALE_AFTER_S", "30"))
@@ -118,10 +119,10 @@ def reap_foreground(store: Store) -> list[int]:
     Returns their numbers."""
     host, ended = socket.gethostname(), []
     for job in store.list_jobs(status="running"):
-        kind, _, rest = (job.worker or "").partition(":")
-        owner_host, _, pid = rest.rpartition(":")
-        if kind != "foreground" or owner_host != host or not pid.isdigit() or _process_alive(int(pid)):
+        owner = parse_foreground_owner(job.worker)
+        if owner is None or owner[0] != host or _process_alive(owner[1]):
             continue
+        pid = owner[1]
         resume = (f"`ferlab train --resume {job.id}` continues it from its last epoch checkpoint"
                   if job.kind == "train" else f"`ferlab jobs retry {job.id}` runs it again for a worker")
         status = "cancelled" if job.cancel_requested else "failed"

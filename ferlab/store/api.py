@@ -228,7 +228,7 @@ class Store:
             # Only jobs a worker claimed: a foreground `ferlab train` owns its job (--resume).
             stale = s.scalars(select(SqlJob).where(SqlJob.status == "running", SqlJob.heartbeat_at < cutoff,
                                                    SqlJob.worker.is_not(None),
-                                                   SqlJob.worker.not_like("foreground:%"))
+                                                   SqlJob.worker.not_like(f"{E.FOREGROUND}:%"))
                               .with_for_update(skip_locked=True)).all()
             for job in stale:
                 note = f"worker {job.worker} stopped sending heartbeats (last {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"

@@ -5,6 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+# A job run by a foreground `ferlab train`, `tune` or `ensemble` records this owner instead of a
+# worker's name: "foreground:HOST:PID", so that a later command on HOST can tell whether it lives.
+FOREGROUND = "foreground"
+
+
+def foreground_owner(host: str, pid: int) -> str:
+    return f"{FOREGROUND}:{host}:{pid}"
+
+
+def parse_foreground_owner(worker: str | None) -> tuple[str, int] | None:
+    """(host, pid) of a foreground owner; None for a worker's name (or no owner)."""
+    kind, _, rest = (worker or "").partition(":")
+    host, _, pid = rest.rpartition(":")
+    return (host, int(pid)) if kind == FOREGROUND and pid.isdigit() else None
+
 
 @dataclass(frozen=True)
 class DatasetInfo:

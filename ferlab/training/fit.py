@@ -21,6 +21,7 @@ from ferlab.labels import NUM_CLASSES
 from ferlab.models.builders import build_model
 from ferlab.models.ensemble import members_of
 from ferlab.store import Store
+from ferlab.store.entities import foreground_owner
 from ferlab.training import augment, distill, precision
 from ferlab.training.callbacks import EpochCheckpoint, StoreRecorder, lr_schedule, read_state
 from ferlab.training.evaluate import EvalResult, as_model_input, evaluate
@@ -116,7 +117,7 @@ def training_splits(dataset: Dataset):
 
 def foreground_worker() -> str:
     """The worker name of a job run in the caller's own process (never requeued by workers)."""
-    return f"foreground:{socket.gethostname()}:{os.getpid()}"
+    return foreground_owner(socket.gethostname(), os.getpid())
 
 
 def run_dir_for(job_id: int) -> Path:
