@@ -80,7 +80,7 @@ def spec_differences(specs: list[dict]) -> list[tuple[str, list]]:
     its value per job: what a comparison of their runs actually varies."""
     flat = [_flat(sp) for sp in specs]
     keys = sorted({k for f in flat for k in f} - {"reference_key", "reference_command", "reference_machine",
-                                                 "reference_init_from"})
+                                                 "reference_init_from", "reference_distill_from"})
     # a training spec stored before a field existed had, in effect, that field's default
     defaults = _train_defaults()
     values = [(k, [f.get(k, defaults.get(k)) if "optimizer" in f else f.get(k) for f in flat]) for k in keys]

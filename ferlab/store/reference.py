@@ -92,6 +92,8 @@ def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths
             })
         wall = sum(e["seconds"] or 0 for t in trials for e in t["epochs"])
         runs.append({"key": run_key(job), "kind": job.kind, "init_from_key": _parent_key(store, job, makers),
+                     "distill_from_key": (job.spec.get("reference_distill_from")
+                                          or _owner_key(store, job.spec.get("distill_from"), makers)),
                      "member_keys": _member_keys(store, job, makers),
                      "status": job.status, "spec": job.spec, "command": commands.get(job_id, ""),
                      "machine": machine(),
@@ -125,6 +127,8 @@ def seed(store, path: Path | None = None) -> int:
                         reference_machine=run["machine"])
             if run.get("init_from_key"):
                 spec["reference_init_from"] = run["init_from_key"]
+            if run.get("distill_from_key"):
+                spec["reference_distill_from"] = run["distill_from_key"]
             started = datetime.strptime(run["started"], "%Y-%m-%d %H:%M UTC")
             job = SqlJob(kind=run["kind"], spec=spec, status=run["status"], origin="reference", cancel_requested=False,
                          attempts=1, created_at=started, started_at=started, finished_at=started, worker="reference")

@@ -102,23 +102,25 @@ def test_export_reference_append_keeps_shipped_runs(store, tmp_path):
 def test_a_warm_restart_keeps_the_key_of_the_run_it_started_from(home, tmp_path, monkeypatch):
     source = Store(f"sqlite:///{tmp_path / 'a.db'}")
     first = _run(source)
-    restart = source.create_job("train", {"data": "fer2013", "epochs": 1, "init_from": "/x/model.keras"},
-                                status="completed")
+    restart = source.create_job("train", {"data": "fer2013", "epochs": 1, "init_from": "/x/model.keras",
+                                          "distill_from": "/x/model.keras"}, status="completed")
     source.start_trial(restart.id, 1, {})
     doc = reference.export_runs(source, [first, restart.id], {first: "ferlab train", restart.id: "ferlab train "
                                                               "--init-from 1"})
     parent, child = doc["runs"]
     assert parent["init_from_key"] is None and child["init_from_key"] == parent["key"]
+    assert parent["distill_from_key"] is None and child["distill_from_key"] == parent["key"]   # its teacher
     path = tmp_path / "reference_runs.json"
     path.write_text(json.dumps(doc))
     monkeypatch.setattr(reference, "REFERENCE_FILE", path)
     fresh = Store(f"sqlite:///{tmp_path / 'b.db'}", seed_reference=True)
     by_key = {j.spec["reference_key"]: j for j in fresh.list_jobs()}
     assert by_key[child["key"]].spec["reference_init_from"] == parent["key"]
+    assert by_key[child["key"]].spec["reference_distill_from"] == parent["key"]
     # exported again from the seeded store, both runs keep their keys and the link
     again = reference.export_runs(fresh, sorted(j.id for j in by_key.values()), {})
     assert [r["key"] for r in again["runs"]] == [parent["key"], child["key"]]
-    assert again["runs"][1]["init_from_key"] == parent["key"]
+    assert again["runs"][1]["init_from_key"] == again["runs"][1]["distill_from_key"] == parent["key"]
 
 
 def test_an_upgrade_adds_new_reference_runs_and_moves_the_shipped_model(home, tmp_path, monkeypatch):
