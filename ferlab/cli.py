@@ -414,6 +414,16 @@ def cmd_jobs_retry(args) -> int:
     return 0
 
 
+def cmd_jobs_delete(args) -> int:
+    from ferlab.runner import delete_job
+
+    store = _store()
+    for job_id in args.jobs:
+        job, folder = delete_job(store, job_id)
+        print(f"deleted job {job.id} ({job.kind}, {job.status})" + (f" and its folder {folder}" if folder else ""))
+    return 0
+
+
 def cmd_jobs_log(args) -> int:
     from ferlab.runner import tail
 
@@ -600,6 +610,9 @@ def build_parser() -> argparse.ArgumentParser:
     jc.add_argument("--metric", default="val_accuracy",
                     choices=("val_accuracy", "accuracy", "val_loss", "loss", "learning_rate", "seconds"))
     jc.set_defaults(fn=cmd_jobs_compare)
+    jd = jsub.add_parser("delete", help="delete stopped jobs: their epochs, models and checkpoint folders")
+    jd.add_argument("jobs", type=int, nargs="+")
+    jd.set_defaults(fn=cmd_jobs_delete)
     for name, fn, helptext in (("show", cmd_jobs_show, "one job: spec, trials, models, error"),
                                ("cancel", cmd_jobs_cancel, "stop a job after its current epoch"),
                                ("retry", cmd_jobs_retry, "queue a failed or cancelled job again (resumes)"),

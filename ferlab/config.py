@@ -22,3 +22,8 @@ def cache_dir() -> Path:
 
 def runs_dir() -> Path:
     return home() / "runs"
+
+
+def run_dir(job_id: int) -> Path:
+    """A job's folder: checkpoints, its model, a worker's log."""
+    return runs_dir() / f"job-{job_id}"

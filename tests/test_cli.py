@@ -80,6 +80,21 @@ def test_jobs_compare_lines_up_epochs_and_names_what_differs(store, tmp_path):
     assert out.returncode == 2 and "has 0 trials" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_jobs_delete_removes_the_records_and_the_folder(store, capsys):
+    from ferlab import config
+    from ferlab.cli import main
+
+    done = store.create_job("train", {"data": "demo"}, status="completed")
+    running = store.create_job("train", {"data": "demo"}, status="running")
+    config.run_dir(done.id).mkdir(parents=True)
+    assert main(["jobs", "delete", str(done.id)]) == 0
+    assert capsys.readouterr().out.strip() == (f"deleted job {done.id} (train, completed) and its folder "
+                                               f"{config.run_dir(done.id)}")
+    assert not config.run_dir(done.id).exists() and [j.id for j in store.list_jobs()] == [running.id]
+    assert main(["jobs", "delete", str(running.id)]) == 2
+    assert f"job {running.id} is running; stop it" in capsys.readouterr().err
+
+
 def test_a_field_an_older_training_spec_lacks_counts_as_its_default():
     from ferlab.runner.jobs import spec_differences
     from ferlab.training.spec import TrainSpec

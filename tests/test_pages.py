@@ -184,6 +184,23 @@ def test_cancel_a_queued_job_from_the_list(store):
     assert store.get_job(job.id).status == "cancelled"
 
 
+def test_delete_a_stopped_job_from_the_list(store):
+    from ferlab import config
+    from ferlab.runner import submit
+    from ferlab.training.spec import preset
+
+    kept = submit(store, "train", preset("paper-4conv-baseline", data="demo").to_dict())
+    gone = submit(store, "train", preset("demo-quick", data="demo").to_dict())
+    store.request_cancel(gone.id)
+    config.run_dir(gone.id).mkdir(parents=True)
+    (config.run_dir(gone.id) / "log.txt").write_text("its log")
+    at = run_page("experiments")
+    assert at.selectbox(key="job_pick").value == gone.id   # the newest first
+    at.button(key="delete").click().run()
+    assert not at.exception and not at.error
+    assert [j.id for j in store.list_jobs()] == [kept.id] and not config.run_dir(gone.id).exists()
+
+
 def test_compare_one_click_views_and_reference_lines(store):
     ids, _ = seed_runs(store)
     at = run_page("compare")

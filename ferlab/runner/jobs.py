@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ferlab import config
 from ferlab.store import Store
 from ferlab.store.entities import JobInfo
 
@@ -73,6 +75,17 @@ def _flat(d: dict, prefix: str = "") -> dict:
     for k, v in d.items():
         out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
     return out
+
+
+def delete_job(store: Store, job_id: int) -> tuple[JobInfo, Path | None]:
+    """Delete a stopped job's records and its folder (checkpoints, model, log); returns the job and
+    the folder removed (None where there was none on this machine)."""
+    job = store.delete_job(job_id)
+    folder = config.run_dir(job_id)
+    if not folder.is_dir():
+        return job, None
+    shutil.rmtree(folder)
+    return job, folder
 
 
 def spec_differences(specs: list[dict]) -> list[tuple[str, list]]:

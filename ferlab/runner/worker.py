@@ -73,7 +73,7 @@ class Worker:
         return done
 
     def run_job(self, job_id: int) -> int:
-        log_path = config.runs_dir() / f"job-{job_id}" / "log.txt"
+        log_path = config.run_dir(job_id) / "log.txt"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.store.set_job_log(job_id, str(log_path))
         print(f"[worker {self.name}] job {job_id}: started, log {log_path}", flush=True)

@@ -278,6 +278,26 @@ class Store:
             return _job(row)
 
     @retry_locked
+    def delete_job(self, job_id: int) -> E.JobInfo:
+        """Remove a job that is not running, with its trials, epochs and model/evaluation records
+        (not its files: see runner.delete_job). A shipped reference run stays: ferlab seeds it
+        into every store."""
+        with self.session() as s:
+            row = _one(s, SqlJob, job_id, "job")
+            if row.origin == "reference":
+                raise StoreError(f"job {job_id} is a shipped reference run; it stays (every store is seeded with it)")
+            if row.status == "running":
+                raise StoreError(f"job {job_id} is running; stop it with `ferlab jobs cancel {job_id}` (or Cancel) "
+                                 "and delete it once it has stopped")
+            info = _job(row)
+            trials = select(SqlTrial.id).where(SqlTrial.job_id == job_id)
+            s.execute(delete(SqlEpoch).where(SqlEpoch.trial_id.in_(trials)))
+            s.execute(delete(SqlArtifact).where(SqlArtifact.trial_id.in_(trials)))
+            s.execute(delete(SqlTrial).where(SqlTrial.job_id == job_id))
+            s.delete(row)
+            return info
+
+    @retry_locked
     def set_job_log(self, job_id: int, path: str) -> None:
         with self.session() as s:
             _one(s, SqlJob, job_id, "job").log_path = path

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,7 +122,23 @@ def foreground_worker() -> str:
 
 
 def run_dir_for(job_id: int) -> Path:
-    return config.runs_dir() / f"job-{job_id}"
+    return config.run_dir(job_id)
+
+
+def claim_run_dir(store: Store, job_id: int, log: Log = print) -> Path:
+    """The job's folder of checkpoints, created. Files that an earlier job of the same number left
+    there (a deleted job, or one of a runs.db since removed) are moved aside, never resumed: a job
+    with no trial recorded yet has no checkpoints of its own (a worker's log.txt stays)."""
+    run_dir = run_dir_for(job_id)
+    leftovers = [p for p in run_dir.iterdir() if p.name != "log.txt"] if run_dir.is_dir() else []
+    if leftovers and not store.list_trials(job_id):
+        aside = run_dir.with_name(f"{run_dir.name}-stale-{time.strftime('%Y%m%d-%H%M%S')}")
+        aside.mkdir(parents=True)
+        for path in leftovers:
+            path.rename(aside / path.name)
+        log(f"{run_dir} held files of an earlier job {job_id} (not this one's); moved them to {aside}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
 
 
 def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log = print,
@@ -130,8 +147,7 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
     spec.check()
     if job_id is None:
         job_id = store.create_job("train", spec.to_dict(), status="running", worker=foreground_worker()).id
-    run_dir = run_dir_for(job_id)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = claim_run_dir(store, job_id, log)
     trial = None
     try:
         policy = precision.apply(spec.precision)

@@ -20,7 +20,7 @@ from ferlab.store import Store
 from ferlab.training import augment, precision
 from ferlab.training.callbacks import StoreRecorder
 from ferlab.training.evaluate import EvalResult, as_model_input, evaluate
-from ferlab.training.fit import Log, foreground_worker, one_hot, run_dir_for, training_splits
+from ferlab.training.fit import Log, claim_run_dir, foreground_worker, one_hot, run_dir_for, training_splits
 from ferlab.training.spec import TuneSpec
 
 _STATUS = {"COMPLETED": "completed", "FAILED": "failed", "INVALID": "failed", "STOPPED": "cancelled"}
@@ -115,8 +115,7 @@ def tune(store: Store, spec: TuneSpec, *, job_id: int | None = None, log: Log = 
         return _tune_worker(store, spec, job_id, log, verbose)
     if job_id is None:
         job_id = store.create_job("tune", spec.to_dict(), status="running", worker=foreground_worker()).id
-    run_dir = run_dir_for(job_id)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = claim_run_dir(store, job_id, log)
     try:
         policy = precision.apply(spec.precision)
         keras.utils.set_random_seed(spec.seed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ferlab.runner import ensure_worker, live_worker, tail
+from ferlab.runner import delete_job, ensure_worker, live_worker, tail
 from ferlab.store import Store
 from ferlab.ui.common import friendly_errors
 from ferlab.ui.tables import jobs_frame
@@ -26,7 +26,7 @@ def job_list(store: Store, limit: int = 50) -> None:
     st.dataframe(frame.drop(columns=["created"]), hide_index=True, width="stretch", column_config=COLUMNS)
     job_id = st.selectbox("Job", frame["job"].tolist(), key="job_pick")
     job = store.get_job(job_id)
-    left, right, _ = st.columns([1, 1, 4])
+    left, right, rubbish, _ = st.columns([1, 1, 1, 3])
     if left.button("Cancel", disabled=job.status not in ("queued", "running"), key="cancel"):
         with friendly_errors("Cancelling"):
             store.request_cancel(job_id)
@@ -37,6 +37,18 @@ def job_list(store: Store, limit: int = 50) -> None:
             store.retry_job(job_id)
             ensure_worker(store)
             st.toast(f"Job {job_id} queued again; it resumes from its last checkpoint.")
+    deletable = job.status != "running" and job.origin != "reference"
+    with rubbish.popover("Delete", disabled=not deletable,
+                         help="A shipped reference run stays; a running job must be cancelled first."):
+        st.write(f"Delete job {job_id}: its epochs, models and checkpoints? This cannot be undone.")
+        deleted = False
+        if st.button(f"Delete job {job_id}", key="delete", type="primary"):
+            with friendly_errors("Deleting"):
+                delete_job(store, job_id)
+                deleted = True
+    if deleted:
+        st.toast(f"Job {job_id} deleted.")
+        st.rerun()
     if job.error and job.status == "failed":
         st.error(job.error.strip().splitlines()[-1])
     log = tail(job.log_path, 25)

@@ -112,3 +112,31 @@ def test_default_store_is_runs_db_in_the_working_directory(home, tmp_path):
     s = Store()
     assert s.url == f"sqlite:///{tmp_path / 'runs.db'}" and (tmp_path / "runs.db").exists()
     s.close()
+
+
+def test_delete_a_job_with_its_trials_epochs_and_artifacts_but_not_a_running_or_reference_one(store):
+    from ferlab.store.engine import StoreError
+
+    def job_with_epochs(status="completed", origin="user"):
+        job = store.create_job("train", {"data": "demo"}, status=status, origin=origin)
+        trial = store.start_trial(job.id, 1, {})
+        store.record_epoch(trial.id, 1, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.4)
+        store.add_artifact(trial.id, "/x/model.keras", dataset="demo", split="test", accuracy=0.4)
+        store.set_job_status(job.id, status)
+        return job, trial
+
+    (kept, kept_trial), (gone, gone_trial) = job_with_epochs(), job_with_epochs(status="failed")
+    assert store.delete_job(gone.id).id == gone.id
+    assert [j.id for j in store.list_jobs()] == [kept.id]
+    assert store.list_trials(gone.id) == [] and store.epochs([gone_trial.id]) == []
+    assert store.list_artifacts(gone_trial.id) == []
+    assert len(store.epochs([kept_trial.id])) == 1 and len(store.list_artifacts(kept_trial.id)) == 1
+    with pytest.raises(NotFound, match=f"no job {gone.id}"):
+        store.delete_job(gone.id)
+    running, _ = job_with_epochs(status="running")
+    with pytest.raises(StoreError, match="is running; stop it with `ferlab jobs cancel"):
+        store.delete_job(running.id)
+    reference, _ = job_with_epochs(origin="reference")
+    with pytest.raises(StoreError, match="is a shipped reference run; it stays"):
+        store.delete_job(reference.id)
+    assert {j.id for j in store.list_jobs()} == {kept.id, running.id, reference.id}

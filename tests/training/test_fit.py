@@ -399,3 +399,23 @@ def test_distillation_refuses_what_cannot_teach(store, tiny_spec, tmp_path):
     with pytest.raises(ValueError, match="cannot learn from"):
         train(store, replace(tiny_spec, distill_from=str(tmp_path / "missing.keras")), verbose=0, log=lambda _: None)
     assert "cannot learn from" in store.list_jobs(status="failed")[0].error
+
+
+def test_a_new_job_never_resumes_files_an_earlier_job_of_its_number_left(store, tiny_spec):
+    """A deleted job's number is given again (SQLite), and a runs.db may be replaced while .ferlab
+    stays: what lies in the folder of a job with no trial yet is moved aside, not resumed."""
+    from ferlab import config
+
+    job = store.create_job("train", tiny_spec.to_dict(), status="running")
+    folder = config.run_dir(job.id)
+    folder.mkdir(parents=True)
+    (folder / "state.json").write_text(json.dumps({"epoch": 5, "best_val_accuracy": 0.9, "best_epoch": 5}))
+    (folder / "last.keras").write_bytes(b"someone else's checkpoint")
+    (folder / "log.txt").write_text("this job's worker log\n")
+    logged = []
+    result = train(store, tiny_spec, job_id=job.id, verbose=0, log=logged.append)
+    assert result.status == "completed" and result.epochs_run == 2 and result.best_val_accuracy < 0.9
+    [aside] = folder.parent.glob(f"job-{job.id}-stale-*")
+    assert sorted(p.name for p in aside.iterdir()) == ["last.keras", "state.json"]
+    assert (folder / "log.txt").read_text() == "this job's worker log\n"
+    assert any(f"moved them to {aside}" in line for line in logged)
