@@ -18,6 +18,19 @@ from ferlab.models.config import ENSEMBLE_NAME, MEMBER_PREFIX
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
 
+def read_model(path, doing: str) -> keras.Model:
+    """The Keras model saved at `path` (safe mode, not compiled); a clear ValueError, starting with
+    `doing` (e.g. "cannot start from x.keras"), for a missing or unreadable file."""
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise ValueError(f"{doing}: no such model file")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:
+        raise ValueError(f"{doing}: not a readable Keras model ({exc})") from None
+
+
 def check_member(model: keras.Model, source: str) -> None:
     """Refuse a model that does not map a 48x48 grey face to the 7 FER2013 classes."""
     shape_in = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None

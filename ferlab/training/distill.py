@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from ferlab.labels import NUM_CLASSES
+from ferlab.models.ensemble import read_model
 from ferlab.training.evaluate import predict_proba
 
 TEACHER_FILE = "teacher.npy"
@@ -24,12 +24,7 @@ def teacher_probabilities(path: Path, images: np.ndarray, run_dir: Path) -> np.n
         kept = np.load(cache)
         if kept.shape == (len(images), NUM_CLASSES):
             return kept
-    if not path.is_file():
-        raise ValueError(f"cannot learn from {path}: no such model file")
-    try:
-        teacher = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:
-        raise ValueError(f"cannot learn from {path}: not a readable Keras model ({exc})") from None
+    teacher = read_model(path, f"cannot learn from {path}")
     if tuple(teacher.output_shape)[1:] != (NUM_CLASSES,):
         raise ValueError(f"cannot learn from {path}: it predicts {teacher.output_shape[1:]} values per face, "
                          f"not the {NUM_CLASSES} emotions")

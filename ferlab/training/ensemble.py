@@ -11,7 +11,7 @@ import keras
 
 from ferlab.data import load_dataset
 from ferlab.models.config import member_ref
-from ferlab.models.ensemble import average_models, check_member, members_of
+from ferlab.models.ensemble import average_models, check_member, members_of, read_model
 from ferlab.store import Store
 from ferlab.training.evaluate import EvalResult, evaluate
 from ferlab.training.fit import Log, foreground_worker, run_dir_for
@@ -35,10 +35,7 @@ def load_member(ref: str) -> keras.Model:
     if not Path(path).is_file():
         raise ValueError(f"ensemble member {path} does not exist: name a .keras file or a job number "
                          "whose model is still on disk")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:
-        raise ValueError(f"ensemble member {path} is not a readable Keras model ({exc})") from None
+    model = read_model(path, f"ensemble member {path}")
     check_member(model, f"ensemble member {path}")
     if k is None:
         return model

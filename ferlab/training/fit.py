@@ -20,7 +20,7 @@ from ferlab.data import load_dataset
 from ferlab.data.dataset import DataError, Dataset
 from ferlab.labels import NUM_CLASSES
 from ferlab.models.builders import build_model
-from ferlab.models.ensemble import members_of
+from ferlab.models.ensemble import members_of, read_model
 from ferlab.store import Store
 from ferlab.store.entities import foreground_owner
 from ferlab.training import augment, distill, precision
@@ -74,13 +74,7 @@ def warm_start(model: keras.Model, path: Path, member: int | None = None) -> Non
     """Copy the weights (batch-norm statistics included) of the model at `path` into `model`; the
     optimizer starts fresh. When `path` holds an ensemble, `member` (1, 2, ...) names the model of it
     to copy. Refuses a model of another shape rather than copying part of it."""
-    if not path.is_file():
-        raise ValueError(f"cannot start from {path}: no such model file")
-    try:
-        source = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:
-        raise ValueError(f"cannot start from {path}: not a readable Keras model ({exc})") from None
-    source = _member(source, path, member)
+    source = _member(read_model(path, f"cannot start from {path}"), path, member)
     want = [tuple(w.shape) for w in model.weights]
     have = [tuple(w.shape) for w in source.weights]
     if want != have:
