@@ -13,9 +13,9 @@ if not runs:
     st.stop()
 names = {x.job.id: f"job {x.job.id}: {describe(x.job)} on {x.job.spec.get('data')}"
          + (" [reference]" if x.job.origin == "reference" else "") for x in runs}
-a, b, c, _ = st.columns([1, 1, 1, 2])
+a, b, c, d, _ = st.columns([1, 1, 1, 1, 1])
 for col, label, view in ((a, "5-conv vs 8-conv", "arch"), (b, "Adam vs SGD", "optimizer"),
-                         (c, "bf16 vs float32", "precision")):
+                         (c, "bf16 vs float32", "precision"), (d, "Distilled vs not", "distill")):
     col.button(label, on_click=lambda v=view: st.session_state.update(compare_runs=pick_pair(runs, v),
                                                                        compare_equal=True))
 st.session_state.setdefault("compare_runs", [runs[0].job.id])

@@ -232,9 +232,9 @@ def test_compare_views_change_one_thing_and_cut_at_equal_epochs(store):
 
 
 def test_compare_pairs_bf16_runs_with_their_float32_twins(store):
-    def run(seed, precision, epochs=3):
+    def run(seed, precision, epochs=3, teacher=None):
         spec = {"data": "demo", "model": {"architecture": "compact"}, "optimizer": "sgd", "epochs": epochs,
-                "seed": seed, "precision": precision, "preset": "ferlab-compact"}
+                "seed": seed, "precision": precision, "preset": "ferlab-compact", "distill_from": teacher}
         job = store.create_job("train", spec, status="running")
         trial = store.start_trial(job.id, 1, {})
         store.record_epoch(trial.id, 1, loss=1.0, accuracy=0.3, val_loss=1.0, val_accuracy=0.3)
@@ -248,6 +248,12 @@ def test_compare_pairs_bf16_runs_with_their_float32_twins(store):
     at = run_page("compare")
     next(b for b in at.button if b.label == "bf16 vs float32").click().run()
     assert at.multiselect[0].value == [pair_b[1], pair_b[0], pair_a[0], pair_a[1]]
+
+    taught = run(11, "float32", teacher="/x/ferlab-default.keras")   # pair_a[1] with a teacher
+    run(14, "float32", teacher="/x/ferlab-default.keras")            # no twin on true labels
+    at = run_page("compare")
+    next(b for b in at.button if b.label == "Distilled vs not").click().run()
+    assert at.multiselect[0].value == [taught, pair_a[1]]
 
 
 def test_leaderboard_ranks_by_test_accuracy_and_keeps_demo_apart(store):

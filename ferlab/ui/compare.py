@@ -14,11 +14,15 @@ def pick_pair(summaries: list[JobSummary], view: str) -> list[int]:
     """The newest train run of each side of a view, preferring runs on the same data and epochs
     (and, for 5-conv vs 8-conv, the same optimizer).
 
-    view: "arch" (5-conv vs 8-conv), "optimizer" (8-conv Adam vs 8-conv SGD) or "precision"
-    (every bf16 run with its float32 twin: same spec and seed but the precision)."""
+    view: "arch" (5-conv vs 8-conv), "optimizer" (8-conv Adam vs 8-conv SGD), "precision"
+    (every bf16 run with its float32 twin: same spec and seed but the precision) or "distill"
+    (every distilled run with its twin trained on the true labels alone)."""
     runs = _train(summaries)
     if view == "precision":
         return precision_pairs(runs)
+    if view == "distill":
+        return twin_pairs(runs, "distill_from", lambda sp: bool(sp.get("distill_from")),
+                          lambda sp: not sp.get("distill_from"))
 
     def side(pred):
         return [s for s in runs if pred(s.job.spec)]
@@ -42,13 +46,19 @@ def pick_pair(summaries: list[JobSummary], view: str) -> list[int]:
 def precision_pairs(runs: list[JobSummary], most: int = 4) -> list[int]:
     """Up to `most` newest (bf16, float32) pairs of runs identical but for the precision (seed
     included), as one flat list of job ids: the pairs side by side show what bf16 costs."""
-    float32 = [r for r in runs if r.job.spec.get("precision") == "float32"]
+    return twin_pairs(runs, "precision", lambda sp: sp.get("precision") == "mixed_bfloat16",
+                      lambda sp: sp.get("precision") == "float32", most)
+
+
+def twin_pairs(runs: list[JobSummary], field: str, subject, twin, most: int = 4) -> list[int]:
+    """Up to `most` newest pairs of runs whose specs differ in `field` alone, one side matching
+    `subject` and the other `twin` (predicates on a spec), as one flat list of job ids."""
+    twins = [r for r in runs if twin(r.job.spec)]
     picked: list[int] = []
-    for r in runs:  # newest first; each bf16 run with its newest float32 twin
-        if r.job.spec.get("precision") != "mixed_bfloat16" or len(picked) >= 2 * most:
+    for r in runs:  # newest first; each subject run with its newest twin
+        if not subject(r.job.spec) or len(picked) >= 2 * most:
             continue
-        twin = next((f for f in float32 if [k for k, _ in spec_differences([r.job.spec, f.job.spec])]
-                     == ["precision"]), None)
-        if twin is not None:
-            picked += [r.job.id, twin.job.id]
+        other = next((t for t in twins if [k for k, _ in spec_differences([r.job.spec, t.job.spec])] == [field]), None)
+        if other is not None:
+            picked += [r.job.id, other.job.id]
     return picked
