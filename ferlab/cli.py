@@ -415,10 +415,14 @@ def cmd_jobs_retry(args) -> int:
 
 
 def cmd_jobs_delete(args) -> int:
-    from ferlab.runner import delete_job
+    from ferlab.runner import delete_job, dependents
 
     store = _store()
     for job_id in args.jobs:
+        used = dependents(store, job_id)
+        if used and not args.force:
+            raise ValueError(f"job {job_id}'s model is used: {'; '.join(used)}. Those jobs keep their own "
+                             "models, but their records would name a deleted one: add --force to delete it anyway")
         job, folder = delete_job(store, job_id)
         print(f"deleted job {job.id} ({job.kind}, {job.status})" + (f" and its folder {folder}" if folder else ""))
     return 0
@@ -612,6 +616,8 @@ def build_parser() -> argparse.ArgumentParser:
     jc.set_defaults(fn=cmd_jobs_compare)
     jd = jsub.add_parser("delete", help="delete stopped jobs: their epochs, models and checkpoint folders")
     jd.add_argument("jobs", type=int, nargs="+")
+    jd.add_argument("--force", action="store_true", help="also a job whose model other jobs started from, "
+                    "learned from or average")
     jd.set_defaults(fn=cmd_jobs_delete)
     for name, fn, helptext in (("show", cmd_jobs_show, "one job: spec, trials, models, error"),
                                ("cancel", cmd_jobs_cancel, "stop a job after its current epoch"),

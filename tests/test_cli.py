@@ -94,6 +94,22 @@ def test_jobs_delete_removes_the_records_and_the_folder(store, capsys):
     assert main(["jobs", "delete", str(running.id)]) == 2
     assert f"job {running.id} is running; stop it" in capsys.readouterr().err
 
+    teacher = store.create_job("train", {"data": "demo"}, status="completed")
+    model = config.run_dir(teacher.id) / "model.keras"
+    store.add_artifact(store.start_trial(teacher.id, 1, {}).id, str(model), dataset="demo", split="test")
+    store.set_job_status(teacher.id, "completed")
+    student = store.create_job("train", {"data": "demo", "optimizer": "sgd", "distill_from": str(model),
+                                         "init_from": str(model)}, status="completed")
+    pair = store.create_job("ensemble", {"data": "demo", "members": [f"{model}#2", "/x/other.keras"]},
+                            status="completed")
+    assert main(["jobs", "delete", str(teacher.id)]) == 2
+    err = capsys.readouterr().err
+    assert (f"job {teacher.id}'s model is used: job {pair.id} averages it; "
+            f"job {student.id} started from and learned from it.") in err and "add --force" in err
+    assert store.get_job(teacher.id).status == "completed"            # nothing deleted
+    assert main(["jobs", "delete", "--force", str(teacher.id)]) == 0
+    assert teacher.id not in [j.id for j in store.list_jobs()]
+
 
 def test_a_field_an_older_training_spec_lacks_counts_as_its_default():
     from ferlab.runner.jobs import spec_differences

@@ -196,9 +196,19 @@ def test_delete_a_stopped_job_from_the_list(store):
     (config.run_dir(gone.id) / "log.txt").write_text("its log")
     at = run_page("experiments")
     assert at.selectbox(key="job_pick").value == gone.id   # the newest first
+    assert not [w for w in at.warning if "model is used" in w.value]
     at.button(key="delete").click().run()
     assert not at.exception and not at.error
     assert [j.id for j in store.list_jobs()] == [kept.id] and not config.run_dir(gone.id).exists()
+
+    used = store.create_job("ensemble", {"data": "demo", "members": []}, status="completed")
+    store.add_artifact(store.start_trial(used.id, 1, {}).id, "/x/pair.keras", dataset="demo", split="test")
+    store.set_job_status(used.id, "completed")
+    student = submit(store, "train", preset("demo-quick", data="demo", distill_from="/x/pair.keras").to_dict())
+    store.request_cancel(student.id)
+    at = run_page("experiments")
+    at.selectbox(key="job_pick").set_value(used.id).run()
+    assert any(f"Its model is used: job {student.id} learned from it." in w.value for w in at.warning)
 
 
 def test_compare_one_click_views_and_reference_lines(store):

@@ -77,6 +77,31 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
+def dependents(store: Store, job_id: int) -> list[str]:
+    """How other jobs use the models of `job_id` ("job 23 learned from it"): they keep their own
+    models if it goes, but their records would name a model that no longer exists."""
+    from ferlab.models.config import member_ref
+
+    paths = {str(Path(a.path).resolve()) for t in store.list_trials(job_id) for a in store.list_artifacts(t.id)
+             if a.kind == "model" and a.path}
+    if not paths:
+        return []
+
+    def uses(ref) -> bool:
+        return bool(ref) and str(Path(member_ref(ref)[0]).resolve()) in paths
+
+    out = []
+    for job in store.list_jobs():
+        spec = job.spec or {}
+        how = [what for what, used in (("started from", uses(spec.get("init_from"))),
+                                       ("learned from", uses(spec.get("distill_from"))),
+                                       ("averages", any(uses(m) for m in spec.get("members", []))))
+               if used]
+        if how and job.id != job_id:
+            out.append(f"job {job.id} {' and '.join(how)} it")
+    return out
+
+
 def delete_job(store: Store, job_id: int) -> tuple[JobInfo, Path | None]:
     """Delete a stopped job's records and its folder (checkpoints, model, log); returns the job and
     the folder removed (None where there was none on this machine)."""

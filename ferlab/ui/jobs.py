@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ferlab.runner import delete_job, ensure_worker, live_worker, tail
+from ferlab.runner import delete_job, dependents, ensure_worker, live_worker, tail
 from ferlab.store import Store
 from ferlab.ui.common import friendly_errors
 from ferlab.ui.tables import jobs_frame
@@ -41,6 +41,10 @@ def job_list(store: Store, limit: int = 50) -> None:
     with rubbish.popover("Delete", disabled=not deletable,
                          help="A shipped reference run stays; a running job must be cancelled first."):
         st.write(f"Delete job {job_id}: its epochs, models and checkpoints? This cannot be undone.")
+        used = dependents(store, job_id) if deletable else []
+        if used:
+            st.warning(f"Its model is used: {'; '.join(used)}. Those jobs keep their own models, but their "
+                       "records will name a deleted one.")
         deleted = False
         if st.button(f"Delete job {job_id}", key="delete", type="primary"):
             with friendly_errors("Deleting"):
