@@ -192,8 +192,7 @@ def _model_file(store, ref: str) -> str:
     """A model file named as a path, or as the number of a job whose trained model to take."""
     if ref.isdigit():
         job = store.get_job(int(ref))
-        models = [a.path for t in store.list_trials(job.id) for a in store.list_artifacts(t.id)
-                  if a.kind == "model" and a.path]
+        models = store.model_paths(job.id)
         if not models:
             raise ValueError(f"job {job.id} has no saved model to start from (it is {job.status}); "
                              "name a .keras file instead")

@@ -8,6 +8,7 @@ Predict, `ferlab evaluate` and `ferlab predict` use it like any single model.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import keras
 from keras import layers
@@ -21,8 +22,6 @@ INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 def read_model(path, doing: str) -> keras.Model:
     """The Keras model saved at `path` (safe mode, not compiled); a clear ValueError, starting with
     `doing` (e.g. "cannot start from x.keras"), for a missing or unreadable file."""
-    from pathlib import Path
-
     if not Path(path).is_file():
         raise ValueError(f"{doing}: no such model file")
     try:

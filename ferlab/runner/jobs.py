@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -82,8 +83,7 @@ def dependents(store: Store, job_id: int) -> list[str]:
     models if it goes, but their records would name a model that no longer exists."""
     from ferlab.models.config import member_ref
 
-    paths = {str(Path(a.path).resolve()) for t in store.list_trials(job_id) for a in store.list_artifacts(t.id)
-             if a.kind == "model" and a.path}
+    paths = {str(Path(p).resolve()) for p in store.model_paths(job_id)}
     if not paths:
         return []
 
@@ -125,6 +125,7 @@ def spec_differences(specs: list[dict]) -> list[tuple[str, list]]:
     return [(k, vs) for k, vs in values if len({repr(v) for v in vs}) > 1]
 
 
+@functools.cache
 def _train_defaults() -> dict:
     from dataclasses import MISSING, fields
 

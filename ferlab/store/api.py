@@ -459,6 +459,14 @@ class Store:
             s.flush()
             return _artifact(row)
 
+    def model_paths(self, job_id: int) -> list[str]:
+        """The model files a job's trials saved, oldest first."""
+        with self.session() as s:
+            q = (select(SqlArtifact.path).join(SqlTrial, SqlTrial.id == SqlArtifact.trial_id)
+                 .where(SqlTrial.job_id == job_id, SqlArtifact.kind == "model", SqlArtifact.path != "")
+                 .order_by(SqlArtifact.id))
+            return [p for p in s.scalars(q) if p]
+
     def list_artifacts(self, trial_id: int | None = None) -> list[E.ArtifactInfo]:
         with self.session() as s:
             q = select(SqlArtifact).order_by(SqlArtifact.id)

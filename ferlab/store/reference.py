@@ -55,9 +55,10 @@ def _owner_key(store, model: str | None, owners: dict[str, int]) -> str | None:
     return run_key(store.get_job(owner)) if owner is not None else None
 
 
-def _parent_key(store, job, owners: dict[str, int]) -> str | None:
-    """The key of the run whose model `job` started from (--init-from; an ensemble's, with --init-member)."""
-    return job.spec.get("reference_init_from") or _owner_key(store, job.spec.get("init_from"), owners)
+def _parent_key(store, job, owners: dict[str, int], field: str = "init_from") -> str | None:
+    """The key of the run whose model `job` started from (--init-from; an ensemble's, with
+    --init-member), or with field="distill_from" learned from; a seeded run keeps the recorded one."""
+    return job.spec.get(f"reference_{field}") or _owner_key(store, job.spec.get(field), owners)
 
 
 def _member_keys(store, job, owners: dict[str, int]) -> list[str | None] | None:
@@ -92,8 +93,7 @@ def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths
             })
         wall = sum(e["seconds"] or 0 for t in trials for e in t["epochs"])
         runs.append({"key": run_key(job), "kind": job.kind, "init_from_key": _parent_key(store, job, makers),
-                     "distill_from_key": (job.spec.get("reference_distill_from")
-                                          or _owner_key(store, job.spec.get("distill_from"), makers)),
+                     "distill_from_key": _parent_key(store, job, makers, "distill_from"),
                      "member_keys": _member_keys(store, job, makers),
                      "status": job.status, "spec": job.spec, "command": commands.get(job_id, ""),
                      "machine": machine(),

@@ -37,7 +37,7 @@ def job_list(store: Store, limit: int = 50) -> None:
             store.retry_job(job_id)
             ensure_worker(store)
             st.toast(f"Job {job_id} queued again; it resumes from its last checkpoint.")
-    deletable = job.status != "running" and job.origin != "reference"
+    deletable, deleted = job.status != "running" and job.origin != "reference", False
     with rubbish.popover("Delete", disabled=not deletable,
                          help="A shipped reference run stays; a running job must be cancelled first."):
         st.write(f"Delete job {job_id}: its epochs, models and checkpoints? This cannot be undone.")
@@ -45,7 +45,6 @@ def job_list(store: Store, limit: int = 50) -> None:
         if used:
             st.warning(f"Its model is used: {'; '.join(used)}. Those jobs keep their own models, but their "
                        "records will name a deleted one.")
-        deleted = False
         if st.button(f"Delete job {job_id}", key="delete", type="primary"):
             with friendly_errors("Deleting"):
                 delete_job(store, job_id)
