@@ -219,6 +219,8 @@ def cmd_train(args) -> int:
         spec = preset(args.preset, data=args.data, epochs=args.epochs, seed=args.seed,
                       precision=args.precision, batch_size=args.batch_size, learning_rate=args.learning_rate,
                       warmup_epochs=args.warmup_epochs, augmentation=args.augmentation,
+                      optimizer=args.optimizer, schedule=args.schedule, weight_decay=args.weight_decay,
+                      label_smoothing=args.label_smoothing,
                       init_from=_model_file(store, args.init_from) if args.init_from else None,
                       init_member=args.init_member,
                       distill_from=_model_file(store, args.distill_from) if args.distill_from else None,
@@ -518,7 +520,7 @@ def cmd_evaluate(args) -> int:
 # --- parser --------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    from ferlab.training.spec import AUGMENTATIONS, PRECISIONS, PRESETS
+    from ferlab.training.spec import AUGMENTATIONS, OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES
 
     p = argparse.ArgumentParser(prog="ferlab", description="Facial emotion recognition experiments "
                                 f"on FER2013 ({', '.join(CLASSES)}).")
@@ -564,6 +566,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--warmup-epochs", type=int, help="epochs of linear warm-up (default: the preset's)")
     tr.add_argument("--augmentation", choices=AUGMENTATIONS,
                     help="paper: the paper's; paper-erasing: the paper's plus random erasing (default: the preset's)")
+    tr.add_argument("--optimizer", choices=OPTIMIZERS, help="adam, or sgd (Nesterov momentum 0.9) "
+                    "(default: the preset's; e.g. --preset paper-5conv-adam --optimizer sgd trains the "
+                    "paper's 5-conv model with SGD)")
+    tr.add_argument("--schedule", choices=SCHEDULES, help="constant, or cosine decay to 0 after the warm-up "
+                    "(default: the preset's)")
+    tr.add_argument("--weight-decay", type=float, help="decoupled weight decay, in [0, 0.1) (default: the preset's)")
+    tr.add_argument("--label-smoothing", type=float, help="in [0, 0.5) (default: the preset's)")
     tr.add_argument("--init-from", metavar="MODEL", help="start from the weights of a .keras file, or of the "
                     "model a job trained (its number): a warm restart with this run's schedule")
     tr.add_argument("--init-member", type=int, metavar="K", help="with --init-from an ensemble: start from its "

@@ -131,3 +131,20 @@ def test_queueing_a_job_does_not_load_tensorflow(store, tmp_path):
     assert out.stdout.splitlines()[-1] == "0 False False"
     [job] = store.list_jobs()
     assert job.status == "queued" and job.spec["preset"] == "demo-quick"
+
+
+def test_train_flags_override_the_presets_recipe(store, monkeypatch, capsys):
+    import ferlab.runner
+    from ferlab.cli import main
+
+    monkeypatch.setattr(ferlab.runner, "ensure_worker", lambda store: None)  # keep the job queued
+    assert main(["train", "--preset", "paper-5conv-adam", "--data", "demo", "--optimizer", "sgd",
+                 "--schedule", "cosine", "--weight-decay", "0.0005", "--label-smoothing", "0.1",
+                 "--background"]) == 0
+    spec = store.list_jobs(status="queued")[0].spec
+    assert (spec["model"]["architecture"], spec["optimizer"], spec["schedule"]) == ("5conv", "sgd", "cosine")
+    assert (spec["weight_decay"], spec["label_smoothing"], spec["learning_rate"]) == (0.0005, 0.1, 1e-4)
+    assert main(["train", "--preset", "paper-5conv-adam", "--data", "demo", "--label-smoothing", "0.7",
+                 "--background"]) == 2
+    assert "label smoothing must be in [0, 0.5)" in capsys.readouterr().err
+    assert len(store.list_jobs()) == 1

@@ -1,0 +1,78 @@
+"""Where training time goes on this machine: ferlab's compact model on random 48x48 faces, batch 64,
+without augmentation, with the paper's, and with the paper's plus random erasing. Each line is the
+second of two epochs of --images faces (the first holds the compilation), so the cases compare
+within one process. Written after a lent H200 trained the real runs at CPU speed (docs/gpu.md):
+
+    KERAS_BACKEND=jax python benchmarks/gpu_probe.py [--policy mixed_bfloat16] [--budget 60]
+    KERAS_BACKEND=torch python benchmarks/gpu_probe.py
+
+Ratios (paper / none) say whether the augmentation layers are what is slow on this backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ferlab.models.builders import build_model  # noqa: E402
+from ferlab.models.config import DEFAULTS  # noqa: E402
+from ferlab.training import augment  # noqa: E402
+from ferlab.training.fit import compile_model  # noqa: E402
+from ferlab.training.spec import TrainSpec  # noqa: E402
+
+
+def device_line() -> str:
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return f"jax {jax.__version__}: {jax.devices()}"
+    if backend == "torch":
+        import torch
+
+        return f"torch {torch.__version__}: {'cuda' if torch.cuda.is_available() else 'cpu only'}"
+    import tensorflow as tf
+
+    return f"tensorflow {tf.__version__}: {tf.config.list_physical_devices()}"
+
+
+def epoch_seconds(augmentation: str, images: int, policy: str) -> float:
+    keras.mixed_precision.set_global_policy(policy)
+    spec = TrainSpec(model=DEFAULTS["compact"], optimizer="sgd", learning_rate=0.04, batch_size=64)
+    model = compile_model(build_model(spec.model, augment.make(augmentation, seed=1)), spec)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (images, 48, 48, 1)).astype("float32")
+    y = np.eye(7, dtype="float32")[rng.integers(0, 7, images)]
+    model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+    t = time.perf_counter()
+    model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=4096)
+    parser.add_argument("--policy", default="float32")
+    parser.add_argument("--budget", type=float, default=120.0, help="seconds; cases not started by then are skipped")
+    args = parser.parse_args()
+    print(device_line(), flush=True)
+    start, base = time.perf_counter(), None
+    for augmentation in ("none", "paper", "paper-erasing"):
+        if time.perf_counter() - start > args.budget:
+            print(f"{augmentation}: skipped (budget spent)")
+            continue
+        seconds = epoch_seconds(augmentation, args.images, args.policy)
+        base = base or seconds
+        print(f"{keras.backend.backend()} {args.policy} augmentation={augmentation}: {seconds:.2f} s an epoch of "
+              f"{args.images} ({args.images / seconds:,.0f} images/s, {seconds / base:.2f}x none)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
