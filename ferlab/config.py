@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 from pathlib import Path
 
 
@@ -27,3 +28,16 @@ def runs_dir() -> Path:
 def run_dir(job_id: int) -> Path:
     """A job's folder: checkpoints, its model, a worker's log."""
     return runs_dir() / f"job-{job_id}"
+
+
+def machine() -> str:
+    """This machine in words: architecture, CPU model, cores (what a reader needs to weigh a time)."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip() + ", "
+                break
+    except OSError:
+        pass
+    return f"{platform.machine()}, {model}{os.cpu_count()} CPUs"

@@ -46,7 +46,7 @@ def main() -> None:
     from ferlab.inference.models import SHIPPED
     from ferlab.models.ensemble import members_of
     from ferlab.store import Store
-    from ferlab.store.reference import machine as this_machine
+    from ferlab.config import machine as this_machine
     from ferlab.training.evaluate import evaluate, format_report
     from ferlab.training.fit import run_dir_for
 

@@ -8,31 +8,17 @@ its trials with every epoch, and its evaluation (accuracy, per-class table, conf
 from __future__ import annotations
 
 import json
-import os
-import platform
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from ferlab.config import machine
 from ferlab.models.config import member_ref
 from ferlab.store.engine import retry_locked
 from ferlab.store.models import SqlArtifact, SqlEpoch, SqlJob, SqlTrial, utcnow
 
 REFERENCE_FILE = Path(__file__).resolve().parents[1] / "assets" / "reference_runs.json"
-
-
-def machine() -> str:
-    """This machine in words: architecture, CPU model, cores (what a reader needs to weigh a time)."""
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip() + ", "
-                break
-    except OSError:
-        pass
-    return f"{platform.machine()}, {model}{os.cpu_count()} CPUs"
 
 
 def run_key(job) -> str:

@@ -17,7 +17,6 @@ from pathlib import Path
 import keras
 
 from ferlab import config
-from ferlab.store.reference import machine
 
 # bf16 rounds more than float32: it has to be clearly faster to be chosen.
 BF16_MARGIN = 1.1
@@ -57,7 +56,7 @@ def faster_in_bf16(float32_seconds: float, bfloat16_seconds: float) -> bool:
 def bf16_pays() -> bool:
     """Whether bf16 convolution beats float32 by BF16_MARGIN on this CPU: measured once per CPU,
     backend and Keras version, then read from FERLAB_HOME/precision.json."""
-    key = f"{machine()} | {keras.backend.backend()} | keras {keras.__version__}"
+    key = f"{config.machine()} | {keras.backend.backend()} | keras {keras.__version__}"
     cache = config.home() / "precision.json"
     try:
         known = json.loads(cache.read_text())
