@@ -5,6 +5,7 @@ within one process. Written after a lent H200 trained the real runs at CPU speed
 
     KERAS_BACKEND=jax python benchmarks/gpu_probe.py [--policy mixed_bfloat16] [--budget 60]
     KERAS_BACKEND=torch python benchmarks/gpu_probe.py
+    KERAS_BACKEND=jax python benchmarks/gpu_probe.py --hlo     # what the compiled step holds, per case
 
 Ratios (paper / none) say whether the augmentation layers are what is slow on this backend.
 """
@@ -56,13 +57,38 @@ def epoch_seconds(augmentation: str, images: int, policy: str) -> float:
     return time.perf_counter() - t
 
 
+def hlo_ops(augmentation: str) -> dict[str, int]:
+    """Under JAX: counts of the loops, gathers, scatters, custom calls and host transfers in the
+    compiled training step of the same model (no timing)."""
+    import collections
+    import re
+
+    import jax
+
+    spec = TrainSpec(model=DEFAULTS["compact"], optimizer="sgd", learning_rate=0.04, batch_size=64)
+    model = compile_model(build_model(spec.model, augment.make(augmentation, seed=1)), spec)
+    x = np.zeros((64, 48, 48, 1), "float32")
+    y = np.eye(7, dtype="float32")[np.zeros(64, int)]
+    model.fit(x, y, batch_size=64, epochs=1, verbose=0)   # builds the optimizer's and metrics' state
+    state = model._get_jax_state(trainable_variables=True, non_trainable_variables=True, optimizer_variables=True,
+                                 metrics_variables=True, purge_model_variables=False)
+    text = jax.jit(model.train_step).lower(state, (x, y)).compile().as_text()
+    ops = collections.Counter(re.findall(r"= \S+ ([a-z][\w-]*)\(", text))
+    return {op: ops[op] for op in ("while", "gather", "scatter", "custom-call", "send", "recv", "outfeed")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=4096)
     parser.add_argument("--policy", default="float32")
     parser.add_argument("--budget", type=float, default=120.0, help="seconds; cases not started by then are skipped")
+    parser.add_argument("--hlo", action="store_true", help="JAX only: op counts of the compiled step instead of timings")
     args = parser.parse_args()
     print(device_line(), flush=True)
+    if args.hlo:
+        for augmentation in ("none", "paper", "paper-erasing"):
+            print(f"augmentation={augmentation}: {hlo_ops(augmentation)}", flush=True)
+        return
     start, base = time.perf_counter(), None
     for augmentation in ("none", "paper", "paper-erasing"):
         if time.perf_counter() - start > args.budget:
