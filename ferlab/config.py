@@ -1,4 +1,5 @@
-"""Where ferlab keeps things. Everything is relative to the working directory unless set."""
+"""Where ferlab keeps things (relative to the working directory unless set), and which machine
+this is."""
 
 from __future__ import annotations
 
