@@ -89,6 +89,35 @@ def test_experiments_validates_next_to_the_field_and_submits(store):
     assert job.spec["augmentation"] == "paper-erasing"
 
 
+def test_a_presets_recipe_is_shown_and_a_custom_one_is_submitted(store):
+    at = run_page("experiments")
+    at.selectbox(key="train_preset").set_value("ferlab-compact").run()
+    assert at.selectbox(key="train_schedule").value == "cosine" and at.selectbox(key="train_schedule").disabled
+    assert at.number_input(key="train_label_smoothing").value == pytest.approx(0.1)
+    assert at.number_input(key="train_weight_decay").value == pytest.approx(5e-4)
+    at.selectbox(key="train_preset").set_value("custom").run()
+    at.number_input(key="train_label_smoothing").set_value(0.6).run()
+    assert "label smoothing must be in [0, 0.5)" in at.error[0].value and at.button[0].disabled
+    at.number_input(key="train_label_smoothing").set_value(0.2).run()
+    at.selectbox(key="train_schedule").set_value("cosine").run()
+    at.number_input(key="train_warmup").set_value(3).run()
+    at.number_input(key="train_weight_decay").set_value(0.001).run()
+    assert not at.error
+    at.button[0].click().run()
+    [job] = store.list_jobs()
+    assert (job.spec["schedule"], job.spec["warmup_epochs"]) == ("cosine", 3)
+    assert job.spec["label_smoothing"] == pytest.approx(0.2) and job.spec["weight_decay"] == pytest.approx(0.001)
+    assert job.spec["preset"] is None
+    # another data set brings its default preset and that preset's recipe back
+    store.add_dataset(name="fer2013", source="x", layout="folders", fingerprint="f" * 64, cache_path="x.npz",
+                      counts={})
+    at = run_page("experiments")
+    at.selectbox(key="train_preset").set_value("demo-quick").run()
+    at.selectbox(key="train_data").set_value("fer2013").run()
+    assert at.selectbox(key="train_preset").value == "paper-8conv-adam"
+    assert (at.number_input(key="train_epochs").value, at.number_input(key="train_lr").value) == (150, 1e-4)
+
+
 def test_a_training_job_can_start_from_a_trained_model(store):
     from ferlab.inference.models import SHIPPED
 

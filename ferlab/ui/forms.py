@@ -12,7 +12,8 @@ from ferlab.models.config import ARCHITECTURES, DEFAULTS
 from ferlab.models.search import Range, SearchSpace
 from ferlab.runner import ensure_worker, submit
 from ferlab.store import Store
-from ferlab.training.spec import AUGMENTATIONS, PRESETS, EnsembleSpec, TrainSpec, TuneSpec
+from ferlab.training.spec import (AUGMENTATIONS, OPTIMIZERS, PRESETS, SCHEDULES, EnsembleSpec, TrainSpec,
+                                  TuneSpec)
 
 BATCH_SIZES = (32, 64, 128)
 AUGMENTATION_LABELS = {"paper": "the paper's (zoom, rotation, shifts, flip)",
@@ -26,21 +27,59 @@ def _field_error(errors: dict, *keys: str) -> None:
             st.error(errors[key], icon=":material/error:")
 
 
+# Widgets that show a preset's recipe (key -> the preset's value); picking another preset shows its.
+RECIPE_FIELDS = {
+    "train_arch": lambda spec: spec.model.architecture,
+    "train_optimizer": lambda spec: spec.optimizer,
+    "train_lr": lambda spec: spec.learning_rate,
+    "train_schedule": lambda spec: spec.schedule,
+    "train_warmup": lambda spec: spec.warmup_epochs,
+    "train_weight_decay": lambda spec: spec.weight_decay,
+    "train_label_smoothing": lambda spec: spec.label_smoothing,
+    "train_epochs": lambda spec: spec.epochs,
+}
+
+
+def _default_preset(data: str) -> str:
+    return "demo-quick" if data == "demo" else "paper-8conv-adam"
+
+
+def _show_preset() -> None:
+    """On a new preset: its recipe in the widgets ("custom" starts from what they show)."""
+    preset = PRESETS.get(st.session_state["train_preset"])
+    if preset is not None:
+        for key, value in RECIPE_FIELDS.items():
+            st.session_state[key] = value(preset)
+
+
+def _new_data() -> None:
+    """Another data set: its default preset (the demo set's quick one, the paper's for FER2013)."""
+    st.session_state["train_preset"] = _default_preset(st.session_state["train_data"])
+    _show_preset()
+
+
 def train_form(datasets: list[str], models=()) -> tuple[TrainSpec, dict]:
     """`models`: trained models (ModelChoice) a run may start from instead of random weights."""
-    data = st.selectbox("Data set", datasets, key="train_data")
-    default = "demo-quick" if data == "demo" else "paper-8conv-adam"
-    choice = st.selectbox("Preset", [*PRESETS, "custom"], index=list(PRESETS).index(default))
+    data = st.selectbox("Data set", datasets, key="train_data", on_change=_new_data)
+    default = _default_preset(data)
+    choice = st.selectbox("Preset", [*PRESETS, "custom"], index=list(PRESETS).index(default), key="train_preset",
+                          on_change=_show_preset)
     base = PRESETS.get(choice, PRESETS[default])
+    for key, value in RECIPE_FIELDS.items():   # first render: the preset's recipe
+        st.session_state.setdefault(key, value(base))
+    fixed = choice != "custom"   # a preset's recipe is shown as it is; "custom" makes it editable
     left, right = st.columns(2)
-    arch = left.selectbox("Model", ARCHITECTURES, index=ARCHITECTURES.index(base.model.architecture),
-                          disabled=choice != "custom")
-    optimizer = right.selectbox("Optimizer", ("adam", "sgd"), index=("adam", "sgd").index(base.optimizer),
-                                disabled=choice != "custom")
-    lr = left.number_input("Learning rate", value=base.learning_rate, format="%.5f", step=1e-4,
-                           disabled=choice != "custom", key="train_lr")
+    arch = left.selectbox("Model", ARCHITECTURES, disabled=fixed, key="train_arch")
+    optimizer = right.selectbox("Optimizer", OPTIMIZERS, disabled=fixed, key="train_optimizer")
+    lr = left.number_input("Learning rate", format="%.5f", step=1e-4, disabled=fixed, key="train_lr")
     batch = right.selectbox("Batch size", BATCH_SIZES, index=BATCH_SIZES.index(base.batch_size))
-    epochs = left.number_input("Epochs", value=base.epochs, step=1, key="train_epochs")
+    schedule = left.selectbox("Schedule", SCHEDULES, disabled=fixed, key="train_schedule",
+                              help="cosine: decays the learning rate to 0 after the warm-up")
+    warmup = right.number_input("Warm-up epochs", step=1, disabled=fixed, key="train_warmup")
+    decay = left.number_input("Weight decay", format="%.5f", step=1e-4, disabled=fixed, key="train_weight_decay")
+    smoothing = right.number_input("Label smoothing", format="%.2f", step=0.05, disabled=fixed,
+                                   key="train_label_smoothing")
+    epochs = left.number_input("Epochs", step=1, key="train_epochs")
     seed = right.number_input("Seed", value=base.seed, step=1, key="train_seed")
     augmentation = st.selectbox("Augmentation", AUGMENTATIONS, index=AUGMENTATIONS.index(base.augmentation),
                                 key="train_augmentation", format_func=AUGMENTATION_LABELS.get)
@@ -65,9 +104,11 @@ def train_form(datasets: list[str], models=()) -> tuple[TrainSpec, dict]:
                    distill_from=teacher.path if teacher else None, distill_weight=float(weight))
     if choice == "custom":
         model = DEFAULTS[arch] if arch != base.model.architecture else base.model
-        spec = replace(spec, model=model, optimizer=optimizer, learning_rate=float(lr))
+        spec = replace(spec, model=model, optimizer=optimizer, learning_rate=float(lr), schedule=schedule,
+                       warmup_epochs=int(warmup), weight_decay=float(decay), label_smoothing=float(smoothing))
     errors = spec.errors()
-    _field_error(errors, "epochs", "batch_size", "learning_rate", "model", "data")
+    _field_error(errors, "epochs", "batch_size", "learning_rate", "warmup_epochs", "weight_decay",
+                 "label_smoothing", "model", "data")
     return spec, errors
 
 

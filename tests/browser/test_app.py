@@ -38,7 +38,7 @@ def test_submit_a_demo_job_and_see_its_curve(app_server, page):
     page.get_by_role("heading", name="Experiments").wait_for(timeout=60_000)
     wait_ready(page)
     # on the demo set the form proposes the demo-quick preset
-    epochs = page.get_by_label("Epochs")
+    epochs = page.get_by_label("Epochs", exact=True)   # not "Warm-up epochs"
     epochs.fill("2")
     epochs.press("Enter")
     wait_ready(page)
