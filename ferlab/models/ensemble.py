@@ -46,6 +46,18 @@ def members_of(model: keras.Model) -> list[keras.Model]:
     return members if model.name == ENSEMBLE_NAME and members else [model]
 
 
+def member_at(model: keras.Model, k: int, path, doing: str, number=str, drop: str = "the member number") -> keras.Model:
+    """The K-th model (1, 2, ...) that the ensemble `model` (read from `path`) averages; a clear
+    ValueError, starting with `doing`, when it is one model or has fewer. `number` writes a member's
+    number as the caller's flag does (3 or #3); `drop` says what to leave out to use the whole model."""
+    members = members_of(model)
+    if len(members) == 1:
+        raise ValueError(f"{doing}: {path} is one model, not an ensemble; drop {drop}")
+    if not 1 <= k <= len(members):
+        raise ValueError(f"{doing}: {path} averages {len(members)} models ({number(1)} to {number(len(members))})")
+    return members[k - 1]
+
+
 def average_models(models: Sequence[keras.Model], name: str = ENSEMBLE_NAME) -> keras.Model:
     """One model whose output is the mean of the members' probabilities, each member weighing the
     same: an ensemble given as a member adds its own members (so `ensemble A B` then `ensemble AB C`

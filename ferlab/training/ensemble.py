@@ -11,7 +11,7 @@ import keras
 
 from ferlab.data import load_dataset
 from ferlab.models.config import member_ref
-from ferlab.models.ensemble import average_models, check_member, members_of, read_model
+from ferlab.models.ensemble import average_models, check_member, member_at, members_of, read_model
 from ferlab.store import Store
 from ferlab.training.evaluate import EvalResult, evaluate
 from ferlab.training.fit import Log, foreground_worker, run_dir_for
@@ -39,12 +39,7 @@ def load_member(ref: str) -> keras.Model:
     check_member(model, f"ensemble member {path}")
     if k is None:
         return model
-    inner = members_of(model)
-    if len(inner) == 1:
-        raise ValueError(f"ensemble member {ref}: {path} is one model, not an ensemble; drop the #{k}")
-    if k > len(inner):
-        raise ValueError(f"ensemble member {ref}: {path} averages {len(inner)} models (#1 to #{len(inner)})")
-    return inner[k - 1]
+    return member_at(model, k, path, f"ensemble member {ref}", number=lambda i: f"#{i}", drop=f"the #{k}")
 
 
 def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = None, log: Log = print) -> EnsembleResult:

@@ -20,7 +20,7 @@ from ferlab.data import load_dataset
 from ferlab.data.dataset import DataError, Dataset
 from ferlab.labels import NUM_CLASSES
 from ferlab.models.builders import build_model
-from ferlab.models.ensemble import members_of, read_model
+from ferlab.models.ensemble import member_at, members_of, read_model
 from ferlab.store import Store
 from ferlab.store.entities import foreground_owner
 from ferlab.training import augment, distill, precision
@@ -85,16 +85,13 @@ def warm_start(model: keras.Model, path: Path, member: int | None = None) -> Non
 
 
 def _member(source: keras.Model, path: Path, member: int | None) -> keras.Model:
+    if member is not None:
+        return member_at(source, member, path, f"cannot start from member {member} of {path}")
     members = members_of(source)
-    if len(members) == 1 and member is not None:
-        raise ValueError(f"cannot start from member {member} of {path}: it is one model, not an ensemble; "
-                         "drop the member number")
-    if len(members) > 1 and member is None:
+    if len(members) > 1:
         raise ValueError(f"cannot start from {path}: it is an ensemble of {len(members)} models; name the one "
                          f"to start from (--init-member 1 to {len(members)})")
-    if member is not None and not 1 <= member <= len(members):
-        raise ValueError(f"cannot start from member {member} of {path}: it has members 1 to {len(members)}")
-    return members[member - 1] if member is not None else source
+    return source
 
 
 def one_hot(labels: np.ndarray) -> np.ndarray:

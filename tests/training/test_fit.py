@@ -321,9 +321,9 @@ def test_warm_start_from_one_model_of_an_ensemble(store, tiny_spec, tmp_path):
 
     with pytest.raises(ValueError, match=r"an ensemble of 2 models; name the one to start from \(--init-member 1 to 2\)"):
         build_for(replace(warm, init_member=None))
-    with pytest.raises(ValueError, match="it has members 1 to 2"):
+    with pytest.raises(ValueError, match=r"averages 2 models \(1 to 2\)"):
         build_for(replace(warm, init_member=3))
-    with pytest.raises(ValueError, match="it is one model, not an ensemble"):
+    with pytest.raises(ValueError, match="is one model, not an ensemble; drop the member number"):
         build_for(replace(warm, init_from=str(first.model_path)))
     assert "init_member" in replace(warm, init_from=None).errors()
     assert replace(warm, init_member=0).errors() == {"init_member": "ensemble members are numbered from 1"}
