@@ -91,7 +91,9 @@ def test_experiments_validates_next_to_the_field_and_submits(store):
 
 def test_a_presets_recipe_is_shown_and_a_custom_one_is_submitted(store):
     at = run_page("experiments")
+    assert at.selectbox(key="train_augmentation").value == "none"          # demo-quick's
     at.selectbox(key="train_preset").set_value("ferlab-compact").run()
+    assert at.selectbox(key="train_augmentation").value == "paper"         # ferlab-compact's
     assert at.selectbox(key="train_schedule").value == "cosine" and at.selectbox(key="train_schedule").disabled
     assert at.number_input(key="train_label_smoothing").value == pytest.approx(0.1)
     assert at.number_input(key="train_weight_decay").value == pytest.approx(5e-4)

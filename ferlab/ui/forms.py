@@ -37,6 +37,7 @@ RECIPE_FIELDS = {
     "train_weight_decay": lambda spec: spec.weight_decay,
     "train_label_smoothing": lambda spec: spec.label_smoothing,
     "train_epochs": lambda spec: spec.epochs,
+    "train_augmentation": lambda spec: spec.augmentation,
 }
 
 
@@ -81,8 +82,8 @@ def train_form(datasets: list[str], models=()) -> tuple[TrainSpec, dict]:
                                    key="train_label_smoothing")
     epochs = left.number_input("Epochs", step=1, key="train_epochs")
     seed = right.number_input("Seed", value=base.seed, step=1, key="train_seed")
-    augmentation = st.selectbox("Augmentation", AUGMENTATIONS, index=AUGMENTATIONS.index(base.augmentation),
-                                key="train_augmentation", format_func=AUGMENTATION_LABELS.get)
+    augmentation = st.selectbox("Augmentation", AUGMENTATIONS, key="train_augmentation",
+                                format_func=AUGMENTATION_LABELS.get)
     start = st.selectbox("Start from", [None, *models], key="train_init",
                          format_func=lambda m: "random weights (from scratch)" if m is None else m.label,
                          help="A warm restart: this run's schedule from a trained model's weights. "
