@@ -100,10 +100,10 @@ def train_form(datasets: list[str], models=()) -> tuple[TrainSpec, dict]:
     weight = st.slider("Teacher's share of each target", 0.05, 1.0, 0.5, 0.05, key="train_teacher_weight") \
         if teacher else TrainSpec.distill_weight
     spec = replace(base, data=data, batch_size=int(batch), epochs=int(epochs), seed=int(seed),
-                   augmentation=augmentation, preset=None if choice == "custom" else choice,
+                   augmentation=augmentation, preset=choice if fixed else None,
                    init_from=start.path if start else None, init_member=member,
                    distill_from=teacher.path if teacher else None, distill_weight=float(weight))
-    if choice == "custom":
+    if not fixed:
         model = DEFAULTS[arch] if arch != base.model.architecture else base.model
         spec = replace(spec, model=model, optimizer=optimizer, learning_rate=float(lr), schedule=schedule,
                        warmup_epochs=int(warmup), weight_decay=float(decay), label_smoothing=float(smoothing))
