@@ -1,13 +1,15 @@
 """Where training time goes on this machine: ferlab's compact model on random 48x48 faces, batch 64,
-without augmentation, with the paper's, and with the paper's plus random erasing. Each line is the
-second of two epochs of --images faces (the first holds the compilation), so the cases compare
-within one process. Written after a lent H200 trained the real runs at CPU speed (docs/gpu.md):
+without augmentation, with the paper's, with the paper's plus random erasing (ferlab's batched
+FaceAugment layer), and with the same augmentation as Keras' five preprocessing layers (what ferlab
+used before FaceAugment). Each line is the second of two epochs of --images faces (the first holds
+the compilation), so the cases compare within one process. Written after a lent H200 trained the
+real runs at CPU speed (docs/gpu.md):
 
     KERAS_BACKEND=jax python benchmarks/gpu_probe.py [--policy mixed_bfloat16] [--budget 60]
     KERAS_BACKEND=torch python benchmarks/gpu_probe.py
     KERAS_BACKEND=jax python benchmarks/gpu_probe.py --hlo     # what the compiled step holds, per case
 
-Ratios (paper / none) say whether the augmentation layers are what is slow on this backend.
+Ratios against none say what each augmentation costs on this backend.
 """
 
 from __future__ import annotations
@@ -44,10 +46,32 @@ def device_line() -> str:
     return f"tensorflow {tf.__version__}: {tf.config.list_physical_devices()}"
 
 
+CASES = ("none", "paper", "paper-erasing", "keras-layers")
+
+
+def keras_layers(seed: int = 1) -> keras.Sequential:
+    """ferlab's augmentation before FaceAugment: the paper's plus random erasing, five Keras layers."""
+    from keras import layers
+
+    s = [seed * 16 + i for i in range(5)]      # one seed per layer, as ferlab had them
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=s[0]),
+        layers.RandomRotation(10.0 / 360.0, fill_mode="nearest", seed=s[1]),
+        layers.RandomZoom(0.1, fill_mode="nearest", seed=s[2]),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=s[3]),
+        layers.RandomErasing(factor=(augment.ERASING_PROBABILITY, augment.ERASING_PROBABILITY),
+                             scale=augment.ERASING_SCALE, value_range=(0, 255), seed=s[4]),
+    ], name="augment")
+
+
+def augmentation_layer(case: str):
+    return keras_layers() if case == "keras-layers" else augment.make(case, seed=1)
+
+
 def epoch_seconds(augmentation: str, images: int, policy: str) -> float:
     keras.mixed_precision.set_global_policy(policy)
     spec = TrainSpec(model=DEFAULTS["compact"], optimizer="sgd", learning_rate=0.04, batch_size=64)
-    model = compile_model(build_model(spec.model, augment.make(augmentation, seed=1)), spec)
+    model = compile_model(build_model(spec.model, augmentation_layer(augmentation)), spec)
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (images, 48, 48, 1)).astype("float32")
     y = np.eye(7, dtype="float32")[rng.integers(0, 7, images)]
@@ -66,7 +90,7 @@ def hlo_ops(augmentation: str) -> dict[str, int]:
     import jax
 
     spec = TrainSpec(model=DEFAULTS["compact"], optimizer="sgd", learning_rate=0.04, batch_size=64)
-    model = compile_model(build_model(spec.model, augment.make(augmentation, seed=1)), spec)
+    model = compile_model(build_model(spec.model, augmentation_layer(augmentation)), spec)
     x = np.zeros((64, 48, 48, 1), "float32")
     y = np.eye(7, dtype="float32")[np.zeros(64, int)]
     model.fit(x, y, batch_size=64, epochs=1, verbose=0)   # builds the optimizer's and metrics' state
@@ -86,11 +110,11 @@ def main() -> None:
     args = parser.parse_args()
     print(device_line(), flush=True)
     if args.hlo:
-        for augmentation in ("none", "paper", "paper-erasing"):
+        for augmentation in CASES:
             print(f"augmentation={augmentation}: {hlo_ops(augmentation)}", flush=True)
         return
     start, base = time.perf_counter(), None
-    for augmentation in ("none", "paper", "paper-erasing"):
+    for augmentation in CASES:
         if time.perf_counter() - start > args.budget:
             print(f"{augmentation}: skipped (budget spent)")
             continue

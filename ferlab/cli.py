@@ -505,6 +505,8 @@ def cmd_evaluate(args) -> int:
     store = _store()
     dataset = load_dataset(store, args.data)
     split = args.split or dataset.eval_split()
+    import ferlab.models.layers  # noqa: F401  (registers FaceAugment, which trained models hold)
+
     model = keras.saving.load_model(model_path, safe_mode=True)
     result = evaluate(model, dataset[split], tta=args.tta or False)
     if args.json:

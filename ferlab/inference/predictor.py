@@ -50,6 +50,8 @@ class Predictor:
     def __init__(self, model_path: str | Path, detector: str = DEFAULT_DETECTOR, tta: bool = False):
         import keras
 
+        import ferlab.models.layers  # noqa: F401  (registers FaceAugment, which trained models hold)
+
         self.model_path = Path(model_path)
         if not self.model_path.exists():
             raise FileNotFoundError(f"model {self.model_path} does not exist")

@@ -40,7 +40,7 @@ def _conv_bn_relu(x, filters: int, kernel: int, strides: int = 1):
     return layers.Activation("relu")(x)
 
 
-def build_model(config: ModelConfig, augmentation: keras.Sequential | None = None,
+def build_model(config: ModelConfig, augmentation: keras.Layer | None = None,
                 name: str | None = None) -> keras.Model:
     """Build (uncompiled) the CNN that `config` describes."""
     arch = config.architecture

@@ -14,6 +14,7 @@ import keras
 from keras import layers
 
 from ferlab.labels import IMAGE_SIZE, NUM_CLASSES
+from ferlab.models import layers as _layers  # noqa: F401  (registers FaceAugment for loading)
 from ferlab.models.config import ENSEMBLE_NAME, MEMBER_PREFIX
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)

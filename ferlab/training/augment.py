@@ -1,42 +1,32 @@
-"""Training augmentation as Keras preprocessing layers (active in training only).
+"""Training augmentation (active in training only), one `FaceAugment` layer (ferlab/models/layers.py).
 
 - "paper": the paper's augmentation (zoom 0.1, rotation +-10 degrees, shifts 0.1, horizontal flip).
 - "paper-erasing": the same, then random erasing (Zhong et al., 2017, arXiv:1708.04896): half the
   faces get one rectangle of noise covering 2-33% of each side's length squared, so the model
   cannot lean on one region (a mouth, an eye) alone. ferlab's addition, not the paper's.
 - "none": no augmentation.
+
+Runs before 2026-11-26 used Keras' RandomFlip/RandomRotation/RandomZoom/RandomTranslation/
+RandomErasing layers with the same distributions (their saved models still load and resume);
+`benchmarks/gpu_probe.py` times both.
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
-from keras import layers
+
+from ferlab.models.layers import FaceAugment
 
 ERASING_PROBABILITY = 0.5
 ERASING_SCALE = (0.02, 0.33)
 
 
-def layer_seeds(seed: int | None, n: int) -> list[int | None]:
-    """One seed per layer. Layers given the same seed draw the same numbers: with one seed for all,
-    every flipped face was also rotated the same way, zoomed and shifted by the same fraction."""
-    return [None] * n if seed is None else [seed * 16 + i for i in range(n)]
-
-
-def paper_augmentation(seed: int | None = None, erasing: bool = False) -> keras.Sequential:
+def paper_augmentation(seed: int | None = None, erasing: bool = False) -> FaceAugment:
     """Zoom 0.1, rotation +-10 degrees, width/height shift 0.1, horizontal flip (+ random erasing)."""
-    s = layer_seeds(seed, 5)
-    steps = [
-        layers.RandomFlip("horizontal", seed=s[0]),
-        layers.RandomRotation(10.0 / 360.0, fill_mode="nearest", seed=s[1]),
-        layers.RandomZoom(0.1, fill_mode="nearest", seed=s[2]),
-        layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=s[3]),
-    ]
-    if erasing:
-        # factor (p, p): each face is erased with probability p; grey levels stay in 0..255.
-        steps.append(layers.RandomErasing(factor=(ERASING_PROBABILITY, ERASING_PROBABILITY),
-                                          scale=ERASING_SCALE, value_range=(0, 255), seed=s[4]))
-    return keras.Sequential(steps, name="augment")
+    return FaceAugment(rotation=10.0, zoom=0.1, shift=0.1, flip=True,
+                       erasing=ERASING_PROBABILITY if erasing else 0.0, erasing_scale=ERASING_SCALE,
+                       seed=seed, name="augment")
 
 
 def seed_generators(model: keras.Layer) -> list[keras.random.SeedGenerator]:
@@ -64,7 +54,7 @@ class EpochSeeds(keras.callbacks.Callback):
             generator.state.assign(np.array([state[0], epoch * self.STRIDE], dtype=state.dtype))
 
 
-def make(kind: str, seed: int | None = None) -> keras.Sequential | None:
+def make(kind: str, seed: int | None = None) -> FaceAugment | None:
     if kind == "none":
         return None
     if kind in ("paper", "paper-erasing"):

@@ -119,18 +119,54 @@ def test_augmentation_changes_training_inputs_only():
     assert not np.allclose(np.asarray(aug(x, training=True)), x)
 
 
-def test_augmentation_layers_draw_independently():
-    """One shared seed made every flipped face rotate the same way; each layer now has its own."""
+RAMP = np.linspace(0, 255, 48, dtype="float32")[None, None, :, None]          # dark left, bright right
+
+
+def ramps(n: int) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(RAMP, (n, 48, 48, 1)))
+
+
+def test_augmentation_is_exact_when_it_moves_nothing_and_mirrors_when_it_flips():
+    from ferlab.models.layers import FaceAugment
+
+    x = np.random.default_rng(0).integers(0, 256, (64, 48, 48, 1)).astype("float32")
+    still = FaceAugment(rotation=0, zoom=0, shift=0, flip=False, seed=1)
+    np.testing.assert_array_equal(np.asarray(still(x, training=True)), x)
+    out = np.asarray(FaceAugment(rotation=0, zoom=0, shift=0, flip=True, seed=1)(x, training=True))
+    mirrored = [np.array_equal(o, f[:, ::-1]) for o, f in zip(out, x)]
+    kept = [np.array_equal(o, f) for o, f in zip(out, x)]
+    assert all(m != k for m, k in zip(mirrored, kept)) and 16 <= sum(mirrored) <= 48
+
+
+def test_augmentation_draws_the_papers_ranges():
+    """Read back from a ramp (grey = 255/47 per pixel to the right): shifts within 10% of 48 pixels,
+    zoom within 1 +- 0.1, rotation within +-10 degrees, each reaching near its bound."""
+    from ferlab.models.layers import FaceAugment
+
+    x, step = ramps(512), 255.0 / 47.0
+
+    def only(**kw):
+        params = {"rotation": 0, "zoom": 0, "shift": 0, "flip": False, **kw}
+        return np.asarray(FaceAugment(seed=5, **params)(x, training=True))
+
+    shift = (only(shift=0.1)[:, 24, 24, 0] - x[0, 24, 24, 0]) / step
+    assert 4.0 < -shift.min() <= 4.8 and 4.0 < shift.max() <= 4.8
+    zoom = (only(zoom=0.1)[:, 24, 30, 0] - only(zoom=0.1)[:, 24, 18, 0]) / (12 * step)
+    assert 0.9 <= zoom.min() < 0.92 and 1.08 < zoom.max() <= 1.1
+    rotated = only(rotation=10)
+    degrees = np.degrees(np.arcsin((rotated[:, 34, 24, 0] - rotated[:, 14, 24, 0]) / (20 * step)))
+    assert -10.01 <= degrees.min() < -9 and 9 < degrees.max() <= 10.01
+
+
+def test_augmentation_draws_flip_and_rotation_independently():
+    """One shared seed once made every flipped face rotate the same way."""
     from ferlab.training.augment import paper_augmentation
 
-    flip, rotate = paper_augmentation(seed=3).layers[:2]
-    ramp = np.linspace(0, 255, 48, dtype="float32")[None, None, :, None]      # dark left, bright right
-    x = np.ascontiguousarray(np.broadcast_to(ramp, (256, 48, 48, 1)))
-    flipped = np.asarray(flip(x, training=True))[:, 24, 0, 0] > 128
-    rotated = np.asarray(rotate(x, training=True))
-    clockwise = rotated[:, 40, 24, 0] > rotated[:, 8, 24, 0]                  # the ramp tilts one way
-    assert 0.3 < flipped.mean() < 0.7 and 0.3 < clockwise.mean() < 0.7
-    assert 0.3 < np.mean(flipped == clockwise) < 0.7                         # was 0 or 1 with one seed
+    out = np.asarray(paper_augmentation(seed=3)(ramps(256), training=True))
+    flipped = out[:, 24, 2, 0] > 128                                            # bright on the left
+    tilted = out[:, 40, 24, 0] > out[:, 8, 24, 0]                               # the ramp tilts one way
+    assert 0.3 < flipped.mean() < 0.7 and 0.3 < tilted.mean() < 0.7
+    assert 0.3 < np.mean(flipped == tilted) < 0.7
 
 
 def test_a_resumed_run_does_not_replay_the_first_epochs_augmentation(tmp_path):
@@ -162,8 +198,7 @@ def test_random_erasing_covers_one_rectangle_in_about_half_the_faces():
     aug = make("paper-erasing", seed=1)
     grey = np.full((64, 48, 48, 1), 128.0, dtype="float32")
     np.testing.assert_array_equal(np.asarray(aug(grey, training=False)), grey)
-    erasing = aug.layers[-1]
-    out = np.asarray(erasing(grey, training=True))
+    out = np.asarray(aug(grey, training=True))       # a uniform face: moving it changes nothing
     assert out.min() >= 0 and out.max() <= 255
     changed = out[..., 0] != 128
     erased = changed.any(axis=(1, 2))
