@@ -4,7 +4,8 @@
 
 (a) the paper-era pipeline: Keras' legacy ImageDataGenerator (zoom 0.1, rotation 10, shifts 0.1,
     horizontal flip) feeding float32 training, as the paper trained;
-(b) ferlab's pipeline: the same augmentation as Keras preprocessing layers inside the model,
+(b) ferlab's pipeline: the same augmentation as a layer inside the model (FaceAugment; Keras'
+    preprocessing layers until 2026-11-26, when README's figures had been measured),
     mixed precision as ferlab picks it (`precision.resolve("auto")`), arrays fed to fit
     (`--steps-per-execution N` also times (b) with N batches per compiled call).
 Both run in this one process on the same images; the ratio b/a is the figure to compare.

@@ -141,7 +141,7 @@ def cmd_db_export_reference(args) -> int:
         return out
 
     commands, models = pairs(args.run), pairs(args.model)
-    doc = export_runs(_store(), list(commands), commands, models)
+    doc = export_runs(_store(), list(commands), commands, models, ran_on=args.machine)
     out = Path(args.out)
     if args.append and out.exists():  # keep the runs already shipped, as they were written
         try:
@@ -555,6 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--model", action="append", metavar="JOB:PATH", help="a shipped model file of that job")
     ex.add_argument("--out", default="ferlab/assets/reference_runs.json")
     ex.add_argument("--append", action="store_true", help="keep the runs the file already holds")
+    ex.add_argument("--machine", help="the machine the runs ran on, when the store came from another one "
+                    "(default: this machine)")
     ex.set_defaults(fn=cmd_db_export_reference)
 
     tr = sub.add_parser("train", help="train a model from a preset (foreground)")

@@ -1,23 +1,22 @@
 #!/usr/bin/env bash
 # Four FER2013 training runs side by side on one GPU, with ferlab's own commands, inside a fixed
-# time budget (a lent GPU machine gives minutes, not hours). What ran for docs/model-card.md:
+# time budget (a lent GPU machine gives minutes, not hours). What ran is in docs/gpu.md:
 #
-#   bash scripts/gpu_runs.sh            (repo root; ../shared/fer2013 or .devdata/fer2013.tar.xz)
+#   BUDGET=470 EPOCHS=60 bash scripts/gpu_runs.sh     (repo root; ../shared/fer2013 or .devdata/fer2013.tar.xz)
 #
-# - a: the paper's 8-conv Adam recipe (batch 32, lr 1e-4 constant, 150 epochs). It gets whatever
-#   the budget leaves; it is the run stopped first (SIGINT: interrupted, resumable with
-#   `ferlab train --resume JOB`) when the others would not finish in time.
 # - b: the paper's 8-conv model with ferlab's recipe (SGD-Nesterov, cosine, warm-up, weight decay,
-#   label smoothing, random erasing); c: the same recipe on the paper's 5-conv model;
-#   d: the ferlab-compact preset.
-# All in mixed bfloat16, batch 64 for b-d (learning rate scaled with the batch: 0.04).
-# Outputs go to $OUT (default /tmp/gpu-out): runs.db, the logs, the models in 15 MiB parts.
-# Its one run so far (an H200, JAX) trained at CPU speed: see docs/gpu.md, and run
-# benchmarks/gpu_probe.py before spending a lease on this again.
+#   label smoothing, random erasing); c and d: the same recipe on the paper's 5-conv model (seeds
+#   21, 22); e: the ferlab-compact preset. PRESET_C, PRESET_D and SEED_B..SEED_E change them.
+# - a (only with PAPER=1): the paper's 8-conv Adam recipe (batch 32, lr 1e-4 constant, 150
+#   epochs). It gets whatever the budget leaves; it is the run stopped first (SIGINT: interrupted,
+#   resumable with `ferlab train --resume JOB`) when the others would not finish in time.
+# All in mixed bfloat16, batch 64 for b-e (learning rate scaled with the batch: 0.04), under JAX
+# unless KERAS_BACKEND says otherwise. Outputs go to $OUT (default /tmp/gpu-out): runs.db, the
+# logs, the models without optimizer state in 10 MiB parts.
 set -u
 T0=$(date +%s)
 BUDGET=${BUDGET:-470}          # seconds from start until every run still going is stopped
-EPOCHS=${EPOCHS:-60}           # epochs of runs b-d (a: 150, the paper's)
+EPOCHS=${EPOCHS:-60}           # epochs of runs b-e (a: 150, the paper's)
 PY=${PY:-python3}
 OUT=${OUT:-/tmp/gpu-out}
 LOGS=/tmp/gpu-logs
@@ -59,12 +58,14 @@ launch() {
     PID[$name]=$!
     log "started $name (pid ${PID[$name]}): ferlab train $* $COMMON"
 }
-launch a --preset paper-8conv-adam --seed 1 --epochs 150
-launch b --preset paper-8conv-sgd --seed 31 $RECIPE
-launch c --preset paper-5conv-adam --seed 21 $RECIPE
-launch d --preset ferlab-compact --seed 41 $RECIPE
+NAMES="b c d e"
+if [ -n "${PAPER:-}" ]; then NAMES="a $NAMES"; launch a --preset paper-8conv-adam --seed 1 --epochs 150; fi
+launch b --preset paper-8conv-sgd --seed ${SEED_B:-31} $RECIPE
+launch c --preset ${PRESET_C:-paper-5conv-adam} --seed ${SEED_C:-21} $RECIPE
+launch d --preset ${PRESET_D:-paper-5conv-adam} --seed ${SEED_D:-22} $RECIPE
+launch e --preset ferlab-compact --seed ${SEED_E:-41} $RECIPE
 
-# Seconds the slowest of b-d still needs, from its last two epochs in runs.db (epoch 1 holds the
+# Seconds the slowest of b-e still needs, from its last two epochs in runs.db (epoch 1 holds the
 # compilation, so it is left out); -1 while that is not known yet.
 need='import json, sqlite3
 c = sqlite3.connect("runs.db", timeout=30)
@@ -81,23 +82,23 @@ a_stopped=
 while :; do
     sleep 10
     now=$(( $(date +%s) - T0 ))
-    running=0; for n in a b c d; do alive $n && running=$((running + 1)); done
+    running=0; for n in $NAMES; do alive $n && running=$((running + 1)); done
     [ $running -eq 0 ] && break
     left=$($PY -c "$need" 2>/dev/null || echo -1)
-    log "$running running; b-d need about ${left}s more; epochs $(for n in a b c d; do echo -n "$n:$(grep -o 'Epoch [0-9]*/[0-9]*' $LOGS/$n.log | tail -1 | cut -d' ' -f2) "; done)"
-    if [ -z "$a_stopped" ] && alive a && [ "$left" -ge 0 ] && [ $(( now + left + 40 )) -gt "$BUDGET" ]; then
-        log "stopping a so that b-d finish in time"; kill -INT "${PID[a]}"; a_stopped=1
+    log "$running running; b-e need about ${left}s more; epochs $(for n in $NAMES; do echo -n "$n:$(grep -o 'Epoch [0-9]*/[0-9]*' $LOGS/$n.log | tail -1 | cut -d' ' -f2) "; done)"
+    if [ -z "$a_stopped" ] && [ -n "${PAPER:-}" ] && alive a && [ "$left" -ge 0 ] && [ $(( now + left + 40 )) -gt "$BUDGET" ]; then
+        log "stopping a so that b-e finish in time"; kill -INT "${PID[a]}"; a_stopped=1
     fi
     if [ "$now" -ge "$BUDGET" ]; then
         log "budget spent: stopping what still runs"
-        for n in a b c d; do alive $n && kill -INT "${PID[$n]}"; done
+        for n in $NAMES; do alive $n && kill -INT "${PID[$n]}"; done
         sleep 20
-        for n in a b c d; do alive $n && kill -KILL "${PID[$n]}"; done
+        for n in $NAMES; do alive $n && kill -KILL "${PID[$n]}"; done
         break
     fi
 done
 wait
-for n in a b c d; do log "$n: $(tail -1 $LOGS/$n.log | cut -c1-400)"; done
+for n in $NAMES; do log "$n: $(tail -1 $LOGS/$n.log | cut -c1-400)"; done
 
 # Back: runs.db (WAL folded in), logs, models (model.keras when a run completed, else best.keras).
 $PY -c 'import sqlite3; c = sqlite3.connect("runs.db"); c.execute("pragma wal_checkpoint(truncate)"); c.close()'
@@ -109,13 +110,14 @@ for dir in .ferlab/runs/job-*; do
     [ -f "$src" ] && cp "$src" "/tmp/models/$(basename "$dir")-$(basename "$src")"
 done
 # without the optimizer's state (as the shipped model): the same weights in a third of the bytes
-$PY -c 'import sys, keras
+$PY -c 'import sys, keras, ferlab.models.layers
 for path in sys.argv[1:]:
     keras.saving.load_model(path, compile=False).save(path)' /tmp/models/*.keras
 ls -la /tmp/models
-# the paper-recipe run's model goes last, so the 64 MiB that may come back keep b-d's first
-A_JOB=$(grep -o -m1 'job [0-9]*' "$LOGS/a.log" | cut -d' ' -f2)
-(cd /tmp/models && tar cf - $(ls | grep -v "^job-$A_JOB-") | split -b 15M - "$OUT/models-bcd.tar.part-")
-(cd /tmp/models && ls | grep -q "^job-$A_JOB-" && tar cf - job-$A_JOB-* | split -b 15M - "$OUT/models-a.tar.part-")
+# the paper-recipe run's model goes last, so the 64 MiB that may come back keep b-e's first
+A_JOB=$( [ -f "$LOGS/a.log" ] && grep -o -m1 'job [0-9]*' "$LOGS/a.log" | cut -d' ' -f2)
+A_JOB=${A_JOB:-none}
+(cd /tmp/models && tar cf - $(ls | grep -v "^job-$A_JOB-") | split -b 10M - "$OUT/models-bcd.tar.part-")
+(cd /tmp/models && ls | grep -q "^job-$A_JOB-" && tar cf - job-$A_JOB-* | split -b 10M - "$OUT/models-a.tar.part-")
 ls -la "$OUT"
 log "done"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from ferlab import config
 from ferlab.store import Store, StoreError
 from ferlab.store import reference
 from ferlab.training.spec import EnsembleSpec
@@ -57,7 +59,8 @@ def test_shipped_reference_file_is_well_formed():
     doc = json.loads(reference.REFERENCE_FILE.read_text())
     assert doc["format"] == 1 and doc["runs"]
     for run in doc["runs"]:
-        assert run["command"].startswith("ferlab ") and run["spec"]["data"] == "fer2013"
+        # a ferlab command, after the environment it needs (KERAS_BACKEND=jax for the GPU runs)
+        assert re.match(r"([A-Z_]+=\S+ )*ferlab ", run["command"]) and run["spec"]["data"] == "fer2013"
         for trial in run["trials"]:
             epochs = [e["epoch"] for e in trial["epochs"]]
             assert epochs == list(range(1, len(epochs) + 1))
@@ -78,6 +81,12 @@ def test_export_reference_append_keeps_shipped_runs(store, tmp_path):
     runs = json.loads(out.read_text())["runs"]
     assert [run["command"] for run in runs] == ["ferlab train --seed 1", "ferlab train --seed 2"]
     assert runs[0]["machine"] == "the machine of an earlier session"
+    assert runs[1]["machine"] == config.machine()
+    r = ferlab("db", "export-reference", "--run", f"{second}:ferlab train --seed 2", "--append", "--machine",
+               "a lent GPU machine", "--out", str(out), cwd=tmp_path)   # a store brought back from elsewhere
+    assert r.returncode == 0, r.stderr
+    assert [run["machine"] for run in json.loads(out.read_text())["runs"]] == ["the machine of an earlier session",
+                                                                               "a lent GPU machine"]
     r = ferlab("db", "export-reference", "--run", f"{first}:ferlab train --seed 1 --again", "--append",
                "--out", str(out), cwd=tmp_path)       # re-exporting a shipped run keeps its place
     assert r.returncode == 0, r.stderr
