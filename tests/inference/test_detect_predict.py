@@ -46,15 +46,17 @@ def test_square_crop_with_margin_stays_inside():
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
-    """An untrained 4-conv model, saved as a user's would be: for the API, not for accuracy."""
+    """An untrained 4-conv model, saved as a user's would be (its augmentation layer included, which
+    a process that loads it must know): for the API, not for accuracy."""
     import keras
 
     from ferlab.models import ModelConfig
     from ferlab.models.builders import build_model
+    from ferlab.training.augment import make
 
     keras.utils.set_random_seed(0)
     path = tmp_path_factory.mktemp("m") / "tiny.keras"
-    build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)).save(path)
+    build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1), make("paper-erasing", seed=0)).save(path)
     return path
 
 
@@ -111,3 +113,7 @@ def test_no_face_found_and_cli_predict(model_path, tmp_path, scene):
     assert text.returncode == 1  # one file could not be read
     assert "plain.png: 1 face(s) (whole image)" in text.stdout
     assert "bad.jpg is empty (0 bytes)" in text.stderr and "Traceback" not in text.stderr
+    evaluated = subprocess.run([sys.executable, "-m", "ferlab", "evaluate", str(model_path), "--data", "demo", "--json"],
+                               capture_output=True, text=True, timeout=300)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["n"] > 0
