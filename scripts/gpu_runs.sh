@@ -6,8 +6,9 @@
 #
 # - b: the paper's 8-conv model with ferlab's recipe (SGD-Nesterov, cosine, warm-up, weight decay,
 #   label smoothing, random erasing); c and d: the same recipe on the paper's 5-conv model (seeds
-#   21, 22); e: the ferlab-compact preset. PRESET_C, PRESET_D and SEED_B..SEED_E change them.
-# - a (only with PAPER=1): the paper's 8-conv Adam recipe (batch 32, lr 1e-4 constant, 150
+#   21, 22); e: the ferlab-compact preset. PRESET_C, PRESET_D and SEED_B..SEED_E change them;
+#   RUNS="b e" (say) launches only those.
+# - a (with PAPER=1, or RUNS=a alone): the paper's 8-conv Adam recipe (batch 32, lr 1e-4 constant, 150
 #   epochs). It gets whatever the budget leaves; it is the run stopped first (SIGINT: interrupted,
 #   resumable with `ferlab train --resume JOB`) when the others would not finish in time.
 # All in mixed bfloat16, batch 64 for b-e (learning rate scaled with the batch: 0.04), under JAX
@@ -58,12 +59,18 @@ launch() {
     PID[$name]=$!
     log "started $name (pid ${PID[$name]}): ferlab train $* $COMMON"
 }
-NAMES="b c d e"
-if [ -n "${PAPER:-}" ]; then NAMES="a $NAMES"; launch a --preset paper-8conv-adam --seed 1 --epochs 150; fi
-launch b --preset paper-8conv-sgd --seed ${SEED_B:-31} $RECIPE
-launch c --preset ${PRESET_C:-paper-5conv-adam} --seed ${SEED_C:-21} $RECIPE
-launch d --preset ${PRESET_D:-paper-5conv-adam} --seed ${SEED_D:-22} $RECIPE
-launch e --preset ferlab-compact --seed ${SEED_E:-41} $RECIPE
+NAMES=${RUNS:-b c d e}
+[ -n "${PAPER:-}" ] && NAMES="a $NAMES"
+for n in $NAMES; do
+    case $n in
+        a) launch a --preset paper-8conv-adam --seed 1 --epochs 150 ;;
+        b) launch b --preset paper-8conv-sgd --seed ${SEED_B:-31} $RECIPE ;;
+        c) launch c --preset ${PRESET_C:-paper-5conv-adam} --seed ${SEED_C:-21} $RECIPE ;;
+        d) launch d --preset ${PRESET_D:-paper-5conv-adam} --seed ${SEED_D:-22} $RECIPE ;;
+        e) launch e --preset ferlab-compact --seed ${SEED_E:-41} $RECIPE ;;
+        *) log "unknown run $n (RUNS takes a b c d e)"; exit 2 ;;
+    esac
+done
 
 # Seconds the slowest of b-e still needs, from its last two epochs in runs.db (epoch 1 holds the
 # compilation, so it is left out); -1 while that is not known yet.
