@@ -77,6 +77,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
     os.environ["FERLAB_AUTOSTART_WORKER"] = "0"
+    os.environ["FERLAB_SEED_REFERENCE"] = "0"   # else the "empty" store holds the shipped reference runs
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["FERLAB_HOME"] = tmp

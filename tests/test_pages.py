@@ -74,6 +74,8 @@ def test_pages_on_the_shipped_reference_runs(store, page):
         assert ranked == sorted(ranked, reverse=True) and ranked[0] > ranked[-1]
         # the shipped ensemble ranks as one, beside the paper's models and ferlab's compact CNN
         assert {"ensemble", "8conv", "5conv", "compact"} <= set(ours["architecture"])
+        shipped = ours[ours["architecture"] == "ensemble"].iloc[0]
+        assert shipped["with flip TTA"] > shipped["test accuracy"]    # what the shipped model was chosen on
 
 
 def test_experiments_validates_next_to_the_field_and_submits(store):

@@ -124,3 +124,4 @@ class JobSummary:
     params: int | None
     test_accuracy: float | None      # of the job's best saved model
     test_split: str | None
+    test_accuracy_tta: float | None = None   # the same model with flip test-time augmentation, where measured

@@ -148,12 +148,14 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
         arch = (spec.get("model", {}).get("architecture") or spec.get("space", {}).get("architecture")
                 or ("ensemble" if s.job.kind == "ensemble" else None))
         rows.append({"model": f"job {s.job.id}: {describe(s.job)}", "source": s.job.origin,
-                     "test accuracy": s.test_accuracy, "split": s.test_split, "params": s.params,
+                     "test accuracy": s.test_accuracy, "with flip TTA": s.test_accuracy_tta,
+                     "split": s.test_split, "params": s.params,
                      "epochs": s.epochs or None, "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),
                      "synthetic": spec.get("data") in synthetic_data})
     if literature:
         for r in all_results():
-            rows.append({"model": r.model, "source": "literature", "test accuracy": r.accuracy, "split": "test",
+            rows.append({"model": r.model, "source": "literature", "test accuracy": r.accuracy,
+                         "with flip TTA": None, "split": "test",
                          "params": r.params, "epochs": None, "architecture": r.kind, "optimizer": None,
                          "data": "FER2013", "synthetic": False, "cited": r.source})
     frame = pd.DataFrame(rows)

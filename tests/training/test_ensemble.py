@@ -55,6 +55,7 @@ def test_the_ensemble_is_the_mean_of_its_members_and_is_stored_like_a_model(stor
     [a, b] = [j for j, _ in two_models]
     row = board[board["model"] == f"job {job.id}: ensemble: job-{a} + job-{b}"].iloc[0]
     assert row["architecture"] == "ensemble" and row["params"] == result.params
+    assert row["with flip TTA"] == result.evaluation_tta.accuracy     # both figures of the stored model
 
 
 def test_bad_members_get_a_clear_error_and_a_failed_job(store, tiny_data, two_models, tmp_path):
