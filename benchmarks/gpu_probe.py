@@ -68,10 +68,15 @@ def augmentation_layer(case: str):
     return keras_layers() if case == "keras-layers" else augment.make(case, seed=1)
 
 
+def probe_model(augmentation: str) -> keras.Model:
+    """ferlab-compact with `augmentation`, compiled as the GPU runs train it (SGD 0.04, batch 64)."""
+    spec = TrainSpec(model=DEFAULTS["compact"], optimizer="sgd", learning_rate=0.04, batch_size=64)
+    return compile_model(build_model(spec.model, augmentation_layer(augmentation)), spec)
+
+
 def epoch_seconds(augmentation: str, images: int, policy: str) -> float:
     keras.mixed_precision.set_global_policy(policy)
-    spec = TrainSpec(model=DEFAULTS["compact"], optimizer="sgd", learning_rate=0.04, batch_size=64)
-    model = compile_model(build_model(spec.model, augmentation_layer(augmentation)), spec)
+    model = probe_model(augmentation)
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (images, 48, 48, 1)).astype("float32")
     y = np.eye(7, dtype="float32")[rng.integers(0, 7, images)]
@@ -89,8 +94,7 @@ def hlo_ops(augmentation: str) -> dict[str, int]:
 
     import jax
 
-    spec = TrainSpec(model=DEFAULTS["compact"], optimizer="sgd", learning_rate=0.04, batch_size=64)
-    model = compile_model(build_model(spec.model, augmentation_layer(augmentation)), spec)
+    model = probe_model(augmentation)
     x = np.zeros((64, 48, 48, 1), "float32")
     y = np.eye(7, dtype="float32")[np.zeros(64, int)]
     model.fit(x, y, batch_size=64, epochs=1, verbose=0)   # builds the optimizer's and metrics' state

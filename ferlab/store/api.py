@@ -339,7 +339,9 @@ class Store:
             epochs = dict(s.execute(select(SqlTrial.job_id, func.count(SqlEpoch.id))
                                     .join(SqlEpoch, SqlEpoch.trial_id == SqlTrial.id)
                                     .where(SqlTrial.job_id.in_(ids)).group_by(SqlTrial.job_id)).all())
-            arts = s.execute(select(SqlTrial.job_id, SqlArtifact.accuracy, SqlArtifact.split, SqlArtifact.metrics)
+            # only the flip-TTA figure out of each evaluation's JSON, not its tables (a page rerun reads this)
+            tta = SqlArtifact.metrics[("tta", "accuracy")].as_float()
+            arts = s.execute(select(SqlTrial.job_id, SqlArtifact.accuracy, SqlArtifact.split, tta)
                              .join(SqlArtifact, SqlArtifact.trial_id == SqlTrial.id)
                              .where(SqlTrial.job_id.in_(ids), SqlArtifact.kind.in_(("model", "evaluation")))).all()
         best: dict[int, tuple] = {}
@@ -351,10 +353,9 @@ class Store:
             elif job_id not in best:
                 best.setdefault(job_id, (None, trial_id, params))
         test: dict[int, tuple] = {}
-        for job_id, acc, split, metrics in arts:
+        for job_id, acc, split, acc_tta in arts:
             if acc is not None and (job_id not in test or acc > test[job_id][0]):
-                tta = metrics.get("tta") if isinstance(metrics, dict) else None
-                test[job_id] = (acc, split, tta.get("accuracy") if isinstance(tta, dict) else None)
+                test[job_id] = (acc, split, acc_tta)
         return [E.JobSummary(j, count.get(j.id, 0), epochs.get(j.id, 0), *best.get(j.id, (None, None, None)),
                              *test.get(j.id, (None, None, None))) for j in jobs]
 
