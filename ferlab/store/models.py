@@ -47,6 +47,7 @@ class SqlExperiment(Base):
 
 class SqlJob(Base):
     __tablename__ = "jobs"
+    __table_args__ = {"sqlite_autoincrement": True}   # a deleted job's id is never given to a new one
 
     id: Mapped[int] = mapped_column(primary_key=True)
     experiment_id: Mapped[int | None] = mapped_column(ForeignKey("experiments.id", ondelete="SET NULL"))

@@ -24,7 +24,7 @@ def _old_store(url: str) -> None:
 
 def test_a_new_store_is_created_at_head(home, db_url):
     s = Store(db_url)
-    assert current_revision(s.engine) == head_revision(s.engine) == "0003"
+    assert current_revision(s.engine) == head_revision(s.engine) == "0004"
 
 
 def test_an_old_store_says_which_command_upgrades_it(home, db_url):
@@ -38,7 +38,7 @@ def test_db_upgrade_command_keeps_rows(home, db_url, monkeypatch):
     monkeypatch.setenv("FERLAB_DB_URL", db_url)
     out = subprocess.run([sys.executable, "-m", "ferlab", "db", "upgrade"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert "schema 0001 -> 0003" in out.stdout
+    assert "schema 0001 -> 0004" in out.stdout
     s = Store(db_url)
     assert s.get_dataset("old").source == "/src"
     assert s.list_jobs() == []
@@ -70,4 +70,39 @@ def test_migrations_down_and_up(home, db_url):
     command.downgrade(alembic_config(s.engine), "0001")
     assert current_revision(s.engine) == "0001"
     upgrade(s.engine)
-    assert current_revision(s.engine) == "0003"
+    assert current_revision(s.engine) == "0004"
+
+
+def _runs(store) -> list[tuple[int, int, int]]:
+    """(job id, trials, epochs) of every stored job."""
+    return sorted((j.id, len(ts := store.list_trials(j.id)), len(store.epochs([t.id for t in ts])))
+                  for j in store.list_jobs())
+
+
+def test_copying_the_jobs_table_keeps_every_trial_and_epoch_and_ids_are_never_reused(home, db_url):
+    """0004 copies SQLite's jobs table (to add AUTOINCREMENT) both ways; the trials and epochs that
+    point at it (ON DELETE CASCADE) must come through, and a deleted job's id must not come back."""
+    from alembic import command
+
+    from ferlab.store.engine import alembic_config
+
+    s = Store(db_url)
+    for n in range(3):
+        job = s.create_job("train", {"data": "demo"}, status="completed")
+        trial = s.start_trial(job.id, 1, {})
+        for epoch in range(1, n + 2):
+            s.record_epoch(trial.id, epoch, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.4)
+    before = _runs(s)
+    assert [epochs for _, _, epochs in before] == [1, 2, 3]
+
+    command.downgrade(alembic_config(s.engine), "0003")
+    assert _runs(s) == before
+    upgrade(s.engine)
+    assert current_revision(s.engine) == "0004" and _runs(s) == before
+    with s.engine.connect() as c:   # the copy turned them off; they are back on for the store
+        assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+    newest = before[-1][0]
+    s.delete_job(newest)
+    assert s.create_job("train", {"data": "demo"}).id == newest + 1
+    s.close()

@@ -134,6 +134,7 @@ def test_delete_a_job_with_its_trials_epochs_and_artifacts_but_not_a_running_or_
     with pytest.raises(NotFound, match=f"no job {gone.id}"):
         store.delete_job(gone.id)
     running, _ = job_with_epochs(status="running")
+    assert running.id > gone.id   # a deleted job's number never names another run
     with pytest.raises(StoreError, match="is running; stop it with `ferlab jobs cancel"):
         store.delete_job(running.id)
     reference, _ = job_with_epochs(origin="reference")
