@@ -569,7 +569,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--learning-rate", type=float, help="peak learning rate (default: the preset's)")
     tr.add_argument("--warmup-epochs", type=int, help="epochs of linear warm-up (default: the preset's)")
     tr.add_argument("--augmentation", choices=AUGMENTATIONS,
-                    help="paper: the paper's; paper-erasing: the paper's plus random erasing (default: the preset's)")
+                    help="paper: the paper's; paper-erasing: the paper's plus random erasing; strong: zoom and shifts "
+                    "0.2 plus random erasing, for long runs (default: the preset's)")
     tr.add_argument("--optimizer", choices=OPTIMIZERS, help="adam, or sgd (Nesterov momentum 0.9) "
                     "(default: the preset's; e.g. --preset paper-5conv-adam --optimizer sgd trains the "
                     "paper's 5-conv model with SGD)")

@@ -6,8 +6,8 @@
 #
 # - b: the paper's 8-conv model with ferlab's recipe (SGD-Nesterov, cosine, warm-up, weight decay,
 #   label smoothing, random erasing); c and d: the same recipe on the paper's 5-conv model (seeds
-#   21, 22); e: the ferlab-compact preset. PRESET_C, PRESET_D and SEED_B..SEED_E change them;
-#   RUNS="b e" (say) launches only those.
+#   21, 22); e: the ferlab-compact preset. PRESET_C, PRESET_D, SEED_B..SEED_E and AUG_B..AUG_E
+#   (default paper-erasing; "strong" for long runs) change them; RUNS="b e" (say) launches only those.
 # - a (with PAPER=1, or RUNS=a alone): the paper's 8-conv Adam recipe (batch 32, lr 1e-4 constant, 150
 #   epochs). It gets whatever the budget leaves; it is the run stopped first (SIGINT: interrupted,
 #   resumable with `ferlab train --resume JOB`) when the others would not finish in time.
@@ -49,7 +49,7 @@ log "data ready ($DATA)"
 
 COMMON="--data fer2013 --precision mixed_bfloat16 --json"
 RECIPE="--optimizer sgd --learning-rate 0.04 --schedule cosine --warmup-epochs 2 --weight-decay 0.0005 \
---label-smoothing 0.1 --augmentation paper-erasing --batch-size 64 --epochs $EPOCHS"
+--label-smoothing 0.1 --batch-size 64 --epochs $EPOCHS"
 declare -A PID
 set -m   # without job control bash starts background commands with SIGINT ignored
 launch() {
@@ -64,10 +64,10 @@ NAMES=${RUNS:-b c d e}
 for n in $NAMES; do
     case $n in
         a) launch a --preset paper-8conv-adam --seed 1 --epochs 150 ;;
-        b) launch b --preset paper-8conv-sgd --seed ${SEED_B:-31} $RECIPE ;;
-        c) launch c --preset ${PRESET_C:-paper-5conv-adam} --seed ${SEED_C:-21} $RECIPE ;;
-        d) launch d --preset ${PRESET_D:-paper-5conv-adam} --seed ${SEED_D:-22} $RECIPE ;;
-        e) launch e --preset ferlab-compact --seed ${SEED_E:-41} $RECIPE ;;
+        b) launch b --preset paper-8conv-sgd --seed ${SEED_B:-31} --augmentation ${AUG_B:-paper-erasing} $RECIPE ;;
+        c) launch c --preset ${PRESET_C:-paper-5conv-adam} --seed ${SEED_C:-21} --augmentation ${AUG_C:-paper-erasing} $RECIPE ;;
+        d) launch d --preset ${PRESET_D:-paper-5conv-adam} --seed ${SEED_D:-22} --augmentation ${AUG_D:-paper-erasing} $RECIPE ;;
+        e) launch e --preset ferlab-compact --seed ${SEED_E:-41} --augmentation ${AUG_E:-paper-erasing} $RECIPE ;;
         *) log "unknown run $n (RUNS takes a b c d e)"; exit 2 ;;
     esac
 done

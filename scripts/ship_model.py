@@ -179,9 +179,11 @@ def recipe(spec: dict, params: int) -> str:
     extras = "".join(f", {name} {spec[key]}" for name, key in (("weight decay", "weight_decay"),
                                                                 ("label smoothing", "label_smoothing"))
                      if spec[key])
+    erasing = "random erasing (half the faces, one noise rectangle each)"
     augmentation = {"paper": PAPER_AUGMENTATION,
-                    "paper-erasing": f"{PAPER_AUGMENTATION} and random erasing (half the faces, one noise "
-                                     "rectangle each)"}.get(spec["augmentation"], "no augmentation")
+                    "paper-erasing": f"{PAPER_AUGMENTATION} and {erasing}",
+                    "strong": f"augmentation 'strong' (zoom 0.2, rotation 10 degrees, shifts 0.2, horizontal "
+                              f"flip) and {erasing}"}.get(spec["augmentation"], "no augmentation")
     precision = {"auto": "mixed bfloat16 (ferlab's automatic choice on this CPU)"}.get(spec["precision"],
                                                                                      spec["precision"])
     teacher = (f", distilled from {Path(spec['distill_from']).name} (targets: {1 - spec['distill_weight']:g} x "

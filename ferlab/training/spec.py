@@ -12,7 +12,7 @@ from ferlab.models.search import ALGORITHMS, SearchSpace
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
-AUGMENTATIONS = ("paper", "paper-erasing", "none")
+AUGMENTATIONS = ("paper", "paper-erasing", "strong", "none")
 
 
 def _run_errors(spec) -> dict[str, str]:

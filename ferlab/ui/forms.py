@@ -18,6 +18,7 @@ from ferlab.training.spec import (AUGMENTATIONS, OPTIMIZERS, PRESETS, SCHEDULES,
 BATCH_SIZES = (32, 64, 128)
 AUGMENTATION_LABELS = {"paper": "the paper's (zoom, rotation, shifts, flip)",
                        "paper-erasing": "the paper's + random erasing",
+                       "strong": "zoom and shifts 0.2 + random erasing (long runs)",
                        "none": "none"}
 
 

@@ -138,24 +138,32 @@ def test_augmentation_is_exact_when_it_moves_nothing_and_mirrors_when_it_flips()
     assert all(m != k for m, k in zip(mirrored, kept)) and 16 <= sum(mirrored) <= 48
 
 
-def test_augmentation_draws_the_papers_ranges():
-    """Read back from a ramp (grey = 255/47 per pixel to the right): shifts within 10% of 48 pixels,
-    zoom within 1 +- 0.1, rotation within +-10 degrees, each reaching near its bound."""
+@pytest.mark.parametrize("kind", ["paper", "strong"])
+def test_augmentation_draws_its_policys_ranges(kind):
+    """Read back from a ramp (grey = 255/47 per pixel to the right): shifts within 10% (strong: 20%)
+    of 48 pixels, zoom within 1 +- 0.1 (0.2), rotation within +-10 degrees, each reaching near its
+    bound; make(kind) builds the layer with exactly those ranges."""
     from ferlab.models.layers import FaceAugment
+    from ferlab.training.augment import POLICIES, make
 
+    rotation, zoom, shift, erasing = POLICIES[kind]
+    config = make(kind, seed=5).get_config()
+    assert (config["rotation"], config["zoom"], config["shift"], config["erasing"], config["flip"]) == \
+        (rotation, zoom, shift, erasing, True)
     x, step = ramps(512), 255.0 / 47.0
 
     def only(**kw):
         params = {"rotation": 0, "zoom": 0, "shift": 0, "flip": False, **kw}
         return np.asarray(FaceAugment(seed=5, **params)(x, training=True))
 
-    shift = (only(shift=0.1)[:, 24, 24, 0] - x[0, 24, 24, 0]) / step
-    assert 4.0 < -shift.min() <= 4.8 and 4.0 < shift.max() <= 4.8
-    zoom = (only(zoom=0.1)[:, 24, 30, 0] - only(zoom=0.1)[:, 24, 18, 0]) / (12 * step)
-    assert 0.9 <= zoom.min() < 0.92 and 1.08 < zoom.max() <= 1.1
-    rotated = only(rotation=10)
+    pixels = (only(shift=shift)[:, 24, 24, 0] - x[0, 24, 24, 0]) / step
+    assert 0.83 * 48 * shift < -pixels.min() <= 48 * shift and 0.83 * 48 * shift < pixels.max() <= 48 * shift
+    zoomed = only(zoom=zoom)
+    scale = (zoomed[:, 24, 30, 0] - zoomed[:, 24, 18, 0]) / (12 * step)
+    assert 1 - zoom <= scale.min() < 1 - 0.8 * zoom and 1 + 0.8 * zoom < scale.max() <= 1 + zoom
+    rotated = only(rotation=rotation)
     degrees = np.degrees(np.arcsin((rotated[:, 34, 24, 0] - rotated[:, 14, 24, 0]) / (20 * step)))
-    assert -10.01 <= degrees.min() < -9 and 9 < degrees.max() <= 10.01
+    assert -rotation - 0.01 <= degrees.min() < -0.9 * rotation and 0.9 * rotation < degrees.max() <= rotation + 0.01
 
 
 def test_augmentation_draws_flip_and_rotation_independently():
