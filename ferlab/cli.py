@@ -493,8 +493,6 @@ def cmd_predict(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    import keras
-
     from ferlab.data import load_dataset
     from ferlab.training.evaluate import evaluate, format_report
 
@@ -505,9 +503,9 @@ def cmd_evaluate(args) -> int:
     store = _store()
     dataset = load_dataset(store, args.data)
     split = args.split or dataset.eval_split()
-    import ferlab.models.layers  # noqa: F401  (registers FaceAugment, which trained models hold)
+    from ferlab.models.saved import load
 
-    model = keras.saving.load_model(model_path, safe_mode=True)
+    model = load(model_path)
     result = evaluate(model, dataset[split], tta=args.tta or False)
     if args.json:
         print(json.dumps({"model": str(model_path), "data": args.data, "split": split,

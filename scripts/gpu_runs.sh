@@ -117,9 +117,9 @@ for dir in .ferlab/runs/job-*; do
     [ -f "$src" ] && cp "$src" "/tmp/models/$(basename "$dir")-$(basename "$src")"
 done
 # without the optimizer's state (as the shipped model): the same weights in a third of the bytes
-$PY -c 'import sys, keras, ferlab.models.layers
+$PY -c 'import sys; from ferlab.models.saved import load
 for path in sys.argv[1:]:
-    keras.saving.load_model(path, compile=False).save(path)' /tmp/models/*.keras
+    load(path, compile=False).save(path)' /tmp/models/*.keras
 ls -la /tmp/models
 # the paper-recipe run's model goes last, so the 64 MiB that may come back keep b-e's first
 A_JOB=$( [ -f "$LOGS/a.log" ] && grep -o -m1 'job [0-9]*' "$LOGS/a.log" | cut -d' ' -f2)

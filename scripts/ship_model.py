@@ -40,11 +40,10 @@ def main() -> None:
     p.add_argument("--note", default="", help="a paragraph for the card's training section (for example, which "
                    "job numbers a fresh runs.db gives the seeded copies of these runs)")
     args = p.parse_args()
-    import keras
-
     from ferlab.data import load_dataset
     from ferlab.inference.models import SHIPPED
     from ferlab.models.ensemble import members_of
+    from ferlab.models.saved import load
     from ferlab.store import Store
     from ferlab.config import machine as this_machine
     from ferlab.training.evaluate import evaluate, format_report
@@ -68,7 +67,7 @@ def main() -> None:
     else:
         source = run_dir_for(job.id) / "best.keras"
     split = load_dataset(store, args.data)[args.split]
-    model = keras.saving.load_model(source, compile=False, safe_mode=True)
+    model = load(source, compile=False)
     members = []
     if ensemble:   # each member as the shipped file holds it
         inner = members_of(model)
@@ -77,7 +76,7 @@ def main() -> None:
         members = [(g, evaluate(m, split), evaluate(m, split, tta=True)) for g, m in zip(groups, inner, strict=True)]
     SHIPPED.parent.mkdir(parents=True, exist_ok=True)
     model.save(SHIPPED)
-    shipped = keras.saving.load_model(SHIPPED, safe_mode=True)
+    shipped = load(SHIPPED)
     plain, tta, shift = (evaluate(shipped, split, tta=mode) for mode in (False, "flip", "shift"))
     print(f"shipped {SHIPPED} ({SHIPPED.stat().st_size / 1e6:.1f} MB) from job {job.id} ({source})")
     for g in groups:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -19,6 +20,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # Tests start from empty stores; tests/store/test_reference.py seeds on purpose.
 os.environ["FERLAB_SEED_REFERENCE"] = "0"
+# A test that takes neither `home` nor `store` (or a ferlab subprocess it starts) still never writes
+# to the developer's runs.db or .ferlab/: they default to a folder of this test session's own.
+_SESSION = Path(tempfile.mkdtemp(prefix="ferlab-tests-"))
+atexit.register(shutil.rmtree, _SESSION, True)
+os.environ["FERLAB_HOME"] = str(_SESSION / "home")
+os.environ["FERLAB_DB_URL"] = f"sqlite:///{_SESSION / 'runs.db'}"
 
 REPO = Path(__file__).resolve().parents[1]
 FER2013 = Path(os.environ.get("FERLAB_FER2013", REPO.parent / "shared" / "fer2013"))

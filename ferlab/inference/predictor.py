@@ -48,14 +48,12 @@ def crops(gray: np.ndarray, boxes: list[Box], margin: float = MARGIN) -> np.ndar
 
 class Predictor:
     def __init__(self, model_path: str | Path, detector: str = DEFAULT_DETECTOR, tta: bool = False):
-        import keras
-
-        import ferlab.models.layers  # noqa: F401  (registers FaceAugment, which trained models hold)
+        from ferlab.models.saved import load
 
         self.model_path = Path(model_path)
         if not self.model_path.exists():
             raise FileNotFoundError(f"model {self.model_path} does not exist")
-        self.model = keras.saving.load_model(self.model_path, safe_mode=True)
+        self.model = load(self.model_path)
         self.detector, self.tta = detector, tta
 
     def classify(self, batch: np.ndarray) -> np.ndarray:

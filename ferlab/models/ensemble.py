@@ -14,8 +14,8 @@ import keras
 from keras import layers
 
 from ferlab.labels import IMAGE_SIZE, NUM_CLASSES
-from ferlab.models import layers as _layers  # noqa: F401  (registers FaceAugment for loading)
 from ferlab.models.config import ENSEMBLE_NAME, MEMBER_PREFIX
+from ferlab.models.saved import load
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
@@ -26,7 +26,7 @@ def read_model(path, doing: str) -> keras.Model:
     if not Path(path).is_file():
         raise ValueError(f"{doing}: no such model file")
     try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
+        return load(path, compile=False)
     except Exception as exc:
         raise ValueError(f"{doing}: not a readable Keras model ({exc})") from None
 

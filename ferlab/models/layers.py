@@ -12,8 +12,7 @@ The distributions are those of ferlab's earlier Keras-layer pipeline: rotation u
 each side, a horizontal flip for half the faces; erasing picks each side of the rectangle as
 sqrt(U(erasing_scale)) of the face's, a uniform position inside it, and fills it with clipped noise
 (normal x 255). The layer is active in training only; the model's saved file names it, so loading
-one needs this module imported (ferlab.models.ensemble, the Predictor and `ferlab evaluate` import
-it; training imports it through ferlab.training.augment).
+one needs this module imported: read saved models with `ferlab.models.saved.load`, which does.
 """
 
 from __future__ import annotations

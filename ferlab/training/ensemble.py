@@ -12,6 +12,7 @@ import keras
 from ferlab.data import load_dataset
 from ferlab.models.config import member_ref
 from ferlab.models.ensemble import average_models, check_member, member_at, members_of, read_model
+from ferlab.models.saved import load
 from ferlab.store import Store
 from ferlab.training.evaluate import EvalResult, evaluate
 from ferlab.training.fit import Log, foreground_worker, run_dir_for
@@ -69,7 +70,7 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
         run_dir.mkdir(parents=True, exist_ok=True)
         model_path = run_dir / "model.keras"
         model.save(model_path)
-        saved = keras.saving.load_model(model_path, safe_mode=True)   # evaluate what is stored
+        saved = load(model_path)   # evaluate what is stored
         plain, flipped = evaluate(saved, split), evaluate(saved, split, tta=True)
         store.add_artifact(trial.id, str(model_path), dataset=spec.data, split=split_name, accuracy=plain.accuracy,
                            metrics={"plain": plain.to_dict(), "tta": flipped.to_dict(), "members": scores,

@@ -21,6 +21,7 @@ from ferlab.data.dataset import DataError, Dataset
 from ferlab.labels import NUM_CLASSES
 from ferlab.models.builders import build_model
 from ferlab.models.ensemble import member_at, members_of, read_model
+from ferlab.models.saved import load
 from ferlab.store import Store
 from ferlab.store.entities import foreground_owner
 from ferlab.training import augment, distill, precision
@@ -147,7 +148,7 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
         train_split, val_split = training_splits(dataset)
         state = read_state(run_dir)
         if state["epoch"] > 0:
-            model = keras.saving.load_model(run_dir / "last.keras", safe_mode=True)
+            model = load(run_dir / "last.keras")
             log(f"resuming job {job_id} after epoch {state['epoch']} from {run_dir / 'last.keras'}")
         else:
             model = build_for(spec)
@@ -184,7 +185,7 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
             log(f"job {job_id} cancelled after epoch {done['epoch']}; its epochs are kept")
             return TrainResult(job_id, trial.id, "cancelled", done["epoch"], done["best_epoch"],
                                done["best_val_accuracy"], None, None, None, None)
-        best = keras.saving.load_model(run_dir / "best.keras", safe_mode=True)
+        best = load(run_dir / "best.keras")
         split_name = dataset.eval_split()
         plain = evaluate(best, dataset[split_name])
         flipped = evaluate(best, dataset[split_name], tta=True)
