@@ -7,7 +7,8 @@
 # - b: the paper's 8-conv model with ferlab's recipe (SGD-Nesterov, cosine, warm-up, weight decay,
 #   label smoothing, random erasing); c and d: the same recipe on the paper's 5-conv model (seeds
 #   21, 22); e: the ferlab-compact preset. PRESET_C, PRESET_D, SEED_B..SEED_E and AUG_B..AUG_E
-#   (default paper-erasing; "strong" for long runs) change them; RUNS="b e" (say) launches only those.
+#   (default paper-erasing; "strong" for long runs) change them; RUNS="b e" (say) launches only those;
+#   ENSEMBLE=1 averages b-e's models at the end (leave it about 60 s of the call).
 # - a (with PAPER=1, or RUNS=a alone): the paper's 8-conv Adam recipe (batch 32, lr 1e-4 constant, 150
 #   epochs). It gets whatever the budget leaves; it is the run stopped first (SIGINT: interrupted,
 #   resumable with `ferlab train --resume JOB`) when the others would not finish in time.
@@ -21,7 +22,7 @@ EPOCHS=${EPOCHS:-60}           # epochs of runs b-e (a: 150, the paper's)
 PY=${PY:-python3}
 OUT=${OUT:-/tmp/gpu-out}
 LOGS=/tmp/gpu-logs
-mkdir -p "$OUT" "$LOGS"
+rm -rf "$LOGS"; mkdir -p "$OUT" "$LOGS"   # a warm machine keeps /tmp between calls: this call's logs only
 log() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false KERAS_BACKEND=${KERAS_BACKEND:-jax}
 
@@ -33,7 +34,7 @@ fi
 nvidia-smi -L 2>/dev/null
 DATA=${DATA:-../shared/fer2013}
 if [ -f .devdata/fer2013.tar.xz ] && [ ! -d "$DATA" ]; then
-    mkdir -p /tmp/fer && tar xJf .devdata/fer2013.tar.xz -C /tmp/fer && DATA=/tmp/fer/fer2013
+    [ -d /tmp/fer/fer2013/val ] || { mkdir -p /tmp/fer && tar xJf .devdata/fer2013.tar.xz -C /tmp/fer; } && DATA=/tmp/fer/fer2013
 fi
 smoke='import numpy as np, keras
 keras.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -107,14 +108,17 @@ done
 wait
 for n in $NAMES; do log "$n: $(tail -1 $LOGS/$n.log | cut -c1-400)"; done
 
-# Back: runs.db (WAL folded in), logs, models (model.keras when a run completed, else best.keras).
-$PY -c 'import sqlite3; c = sqlite3.connect("runs.db"); c.execute("pragma wal_checkpoint(truncate)"); c.close()'
-gzip -c runs.db > "$OUT/runs.db.gz"
-tar czf "$OUT/logs.tgz" -C "$LOGS" .
-mkdir -p /tmp/models
-for dir in .ferlab/runs/job-*; do
-    src=$dir/model.keras; [ -f "$src" ] || src=$dir/best.keras
-    [ -f "$src" ] && cp "$src" "/tmp/models/$(basename "$dir")-$(basename "$src")"
+# Back: this call's models (model.keras when a run completed, else best.keras; a warm machine still
+# holds earlier calls' runs), then runs.db (WAL folded in) and the logs, last, so that they hold the
+# ensemble below.
+model_of() {   # the model file of run $1 (a-e) of this call, if it has one
+    local dir=.ferlab/runs/job-$(grep -o -m1 'job [0-9]*' "$LOGS/$1.log" 2>/dev/null | cut -d' ' -f2)
+    if [ -f "$dir/model.keras" ]; then echo "$dir/model.keras"; elif [ -f "$dir/best.keras" ]; then echo "$dir/best.keras"; fi
+}
+rm -rf /tmp/models && mkdir -p /tmp/models
+for n in $NAMES; do
+    src=$(model_of $n)
+    [ -n "$src" ] && cp "$src" "/tmp/models/$(basename "$(dirname "$src")")-$(basename "$src")"
 done
 # without the optimizer's state (as the shipped model): the same weights in a third of the bytes
 $PY -c 'import sys; from ferlab.models.saved import load
@@ -126,5 +130,19 @@ A_JOB=$( [ -f "$LOGS/a.log" ] && grep -o -m1 'job [0-9]*' "$LOGS/a.log" | cut -d
 A_JOB=${A_JOB:-none}
 (cd /tmp/models && tar cf - $(ls | grep -v "^job-$A_JOB-") | split -b 10M - "$OUT/models-bcd.tar.part-")
 (cd /tmp/models && ls | grep -q "^job-$A_JOB-" && tar cf - job-$A_JOB-* | split -b 10M - "$OUT/models-a.tar.part-")
+
+# ENSEMBLE=1: average b-e's models with `ferlab ensemble` here, where it takes seconds (a CPU takes
+# minutes); its figures are in runs.db and ensemble.log, its model file stays here.
+if [ -n "${ENSEMBLE:-}" ]; then
+    members=$(for n in $NAMES; do [ "$n" = a ] || model_of $n; done)
+    if [ "$(echo $members | wc -w)" -ge 2 ]; then
+        log "ensemble of $(echo $members)"
+        $PY -m ferlab ensemble $members --data fer2013 > "$LOGS/ensemble.log" 2>&1
+        grep -E "^(member|job)" "$LOGS/ensemble.log"
+    fi
+fi
+$PY -c 'import sqlite3; c = sqlite3.connect("runs.db"); c.execute("pragma wal_checkpoint(truncate)"); c.close()'
+gzip -c runs.db > "$OUT/runs.db.gz"
+tar czf "$OUT/logs.tgz" -C "$LOGS" .
 ls -la "$OUT"
 log "done"
