@@ -5,9 +5,11 @@
   faces get one rectangle of noise covering 2-33% of each side's length squared, so the model
   cannot lean on one region (a mouth, an eye) alone. ferlab's addition, not the paper's.
 - "strong": wider moves (zoom 0.2, shifts 0.2, rotation +-10 degrees, horizontal flip) and the same
-  random erasing: the augmentation of Khaireddin & Chen (2021, arXiv:2105.03588), whose VGG reached
-  73.28% on FER2013's PrivateTest in 300 epochs. For long runs (150 epochs and more), where the
-  paper's ranges let a model start to memorise the training faces.
+  random erasing, after Khaireddin & Chen (2021, arXiv:2105.03588; their code, usef-kh/fer: crops
+  rescaled by 0.8-1.2 in area, shifts up to 0.2 and rotation for half the faces, flip, erasing),
+  whose VGG reached 73.28% in 300 epochs (their test split is PublicTest, with ten-crop test-time
+  augmentation). For long runs (150 epochs and more), where the paper's ranges let a model start
+  to memorise the training faces.
 - "none": no augmentation.
 
 Runs before 2026-11-26 used Keras' RandomFlip/RandomRotation/RandomZoom/RandomTranslation/
