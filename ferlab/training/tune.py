@@ -79,6 +79,8 @@ class TuneResult:
 
 
 def make_tuner(spec: TuneSpec, store: Store, job_id: int, directory: Path):
+    # every trial sees the same augmented faces (one seed): trials differ by their hyperparameters,
+    # not by the luck of their augmentation draws (common random numbers)
     hypermodel = PaperHyperModel(spec.space, lambda: augment.make(spec.augmentation, spec.seed),
                                  spec.label_smoothing)
     common = dict(objective="val_accuracy", seed=spec.seed, directory=str(directory),
