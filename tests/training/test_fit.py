@@ -91,11 +91,25 @@ def test_presets_hold_the_papers_settings():
     assert PRESETS["paper-8conv-sgd"].optimizer == "sgd" and PRESETS["paper-8conv-sgd"].epochs == 150
     assert PRESETS["paper-4conv-baseline"].model.architecture == "4conv"
     for name, spec in PRESETS.items():
-        assert spec.batch_size == 32 and spec.errors() == {}
-        assert spec.augmentation == ("none" if name == "demo-quick" else "paper")
+        assert spec.errors() == {}
+        assert spec.batch_size == (64 if name == "ferlab-8conv" else 32)
+        assert spec.augmentation == {"demo-quick": "none", "ferlab-8conv": "paper-erasing"}.get(name, "paper")
     assert preset("paper-8conv-adam", epochs=3).epochs == 3
     with pytest.raises(ValueError, match="unknown preset"):
         preset("nope")
+
+
+def test_the_ferlab_8conv_preset_is_the_recipe_of_the_measured_gpu_run():
+    """The preset promises the recipe of the seeded 67.73% run: the same spec, seed and precision aside."""
+    from ferlab.store.reference import REFERENCE_FILE
+
+    [run] = [r for r in json.loads(REFERENCE_FILE.read_text())["runs"] if r["key"] == "train-23-20261126104205"]
+    assert run["command"].startswith("KERAS_BACKEND=jax ferlab train --preset paper-8conv-sgd")
+
+    def recipe(spec: dict) -> dict:
+        return {k: v for k, v in spec.items() if k not in ("seed", "precision", "preset", "data")}
+
+    assert recipe(PRESETS["ferlab-8conv"].to_dict()) == recipe(run["spec"])
 
 
 def test_spec_validation_names_fields():
