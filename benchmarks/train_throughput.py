@@ -110,7 +110,7 @@ def paper_era(x, y, steps: int, warmup: int) -> float:
 
 def ferlab_pipeline(x, y, steps: int, warmup: int, steps_per_execution: int = 1) -> tuple[float, str]:
     policy = precision.apply("auto")
-    model = compile_model(build_model(DEFAULTS["8conv"], augment.paper_augmentation(1)), PRESETS["paper-8conv-adam"],
+    model = compile_model(build_model(DEFAULTS["8conv"], augment.make("paper", 1)), PRESETS["paper-8conv-adam"],
                           steps_per_execution)
     n = (steps + warmup) * 32
     timer = StepTimer(warmup)

@@ -111,8 +111,11 @@ for n in $NAMES; do log "$n: $(tail -1 $LOGS/$n.log | cut -c1-400)"; done
 # Back: this call's models (model.keras when a run completed, else best.keras; a warm machine still
 # holds earlier calls' runs), then runs.db (WAL folded in) and the logs, last, so that they hold the
 # ensemble below.
+job_of() {     # the job number of run $1 (a-e) of this call, from its log
+    grep -o -m1 'job [0-9]*' "$LOGS/$1.log" 2>/dev/null | cut -d' ' -f2
+}
 model_of() {   # the model file of run $1 (a-e) of this call, if it has one
-    local dir=.ferlab/runs/job-$(grep -o -m1 'job [0-9]*' "$LOGS/$1.log" 2>/dev/null | cut -d' ' -f2)
+    local dir=.ferlab/runs/job-$(job_of $1)
     if [ -f "$dir/model.keras" ]; then echo "$dir/model.keras"; elif [ -f "$dir/best.keras" ]; then echo "$dir/best.keras"; fi
 }
 rm -rf /tmp/models && mkdir -p /tmp/models
@@ -126,7 +129,7 @@ for path in sys.argv[1:]:
     load(path, compile=False).save(path)' /tmp/models/*.keras
 ls -la /tmp/models
 # the paper-recipe run's model goes last, so the 64 MiB that may come back keep b-e's first
-A_JOB=$( [ -f "$LOGS/a.log" ] && grep -o -m1 'job [0-9]*' "$LOGS/a.log" | cut -d' ' -f2)
+A_JOB=$(job_of a)
 A_JOB=${A_JOB:-none}
 (cd /tmp/models && tar cf - $(ls | grep -v "^job-$A_JOB-") | split -b 10M - "$OUT/models-bcd.tar.part-")
 (cd /tmp/models && ls | grep -q "^job-$A_JOB-" && tar cf - job-$A_JOB-* | split -b 10M - "$OUT/models-a.tar.part-")

@@ -34,11 +34,6 @@ POLICIES = {"paper": (10.0, 0.1, 0.1, 0.0),
             "strong": (10.0, 0.2, 0.2, ERASING_PROBABILITY)}
 
 
-def paper_augmentation(seed: int | None = None, erasing: bool = False) -> FaceAugment:
-    """Zoom 0.1, rotation +-10 degrees, width/height shift 0.1, horizontal flip (+ random erasing)."""
-    return make("paper-erasing" if erasing else "paper", seed)
-
-
 def seed_generators(model: keras.Layer) -> list[keras.random.SeedGenerator]:
     """The random-number generators of `model`'s augmentation layers, nested models included."""
     found, todo = [], [model]

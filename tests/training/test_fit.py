@@ -125,9 +125,9 @@ def test_cosine_schedule_with_warmup():
 
 
 def test_augmentation_changes_training_inputs_only():
-    from ferlab.training.augment import paper_augmentation
+    from ferlab.training.augment import make
 
-    aug = paper_augmentation(seed=1)
+    aug = make("paper", seed=1)
     x = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 1)).astype("float32")
     np.testing.assert_array_equal(np.asarray(aug(x, training=False)), x)
     assert not np.allclose(np.asarray(aug(x, training=True)), x)
@@ -182,9 +182,9 @@ def test_augmentation_draws_its_policys_ranges(kind):
 
 def test_augmentation_draws_flip_and_rotation_independently():
     """One shared seed once made every flipped face rotate the same way."""
-    from ferlab.training.augment import paper_augmentation
+    from ferlab.training.augment import make
 
-    out = np.asarray(paper_augmentation(seed=3)(ramps(256), training=True))
+    out = np.asarray(make("paper", seed=3)(ramps(256), training=True))
     flipped = out[:, 24, 2, 0] > 128                                            # bright on the left
     tilted = out[:, 40, 24, 0] > out[:, 8, 24, 0]                               # the ramp tilts one way
     assert 0.3 < flipped.mean() < 0.7 and 0.3 < tilted.mean() < 0.7
