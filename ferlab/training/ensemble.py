@@ -14,7 +14,7 @@ from ferlab.models.config import member_ref
 from ferlab.models.ensemble import average_models, check_member, member_at, members_of, read_model
 from ferlab.models.saved import load
 from ferlab.store import Store
-from ferlab.training.evaluate import EvalResult, evaluate
+from ferlab.training.evaluate import EvalResult, evaluate_plain_and_flip
 from ferlab.training.fit import Log, foreground_worker, run_dir_for
 from ferlab.training.spec import EnsembleSpec
 
@@ -59,7 +59,7 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
             inner = members_of(model)       # an ensemble given as a member adds its own members
             for member in inner:
                 where = f"{path}#{member.name}" if len(inner) > 1 else path
-                plain, flipped = evaluate(member, split), evaluate(member, split, tta=True)
+                plain, flipped = evaluate_plain_and_flip(member, split)
                 scores.append({"path": where, "params": member.count_params(), "accuracy": plain.accuracy,
                                "accuracy_tta": flipped.accuracy})
                 log(f"member {where}: {split_name} accuracy {plain.accuracy:.4f} "
@@ -71,7 +71,7 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
         model_path = run_dir / "model.keras"
         model.save(model_path)
         saved = load(model_path)   # evaluate what is stored
-        plain, flipped = evaluate(saved, split), evaluate(saved, split, tta=True)
+        plain, flipped = evaluate_plain_and_flip(saved, split)
         store.add_artifact(trial.id, str(model_path), dataset=spec.data, split=split_name, accuracy=plain.accuracy,
                            metrics={"plain": plain.to_dict(), "tta": flipped.to_dict(), "members": scores,
                                     "synthetic": dataset.synthetic})

@@ -26,7 +26,7 @@ from ferlab.store import Store
 from ferlab.store.entities import foreground_owner
 from ferlab.training import augment, distill, precision
 from ferlab.training.callbacks import EpochCheckpoint, StoreRecorder, lr_schedule, read_state
-from ferlab.training.evaluate import EvalResult, as_model_input, evaluate
+from ferlab.training.evaluate import EvalResult, as_model_input, evaluate_plain_and_flip
 from ferlab.training.spec import TrainSpec
 
 Log = Callable[[str], None]
@@ -187,8 +187,7 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
                                done["best_val_accuracy"], None, None, None, None)
         best = load(run_dir / "best.keras")
         split_name = dataset.eval_split()
-        plain = evaluate(best, dataset[split_name])
-        flipped = evaluate(best, dataset[split_name], tta=True)
+        plain, flipped = evaluate_plain_and_flip(best, dataset[split_name])
         model_path = run_dir / "model.keras"
         shutil.copyfile(run_dir / "best.keras", model_path)
         store.add_artifact(trial.id, str(model_path), dataset=spec.data, split=split_name,

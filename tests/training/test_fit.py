@@ -325,6 +325,21 @@ def test_test_time_augmentation_views():
         tta_views(x, "spin")
 
 
+def test_plain_and_flip_from_two_passes_equal_the_separate_evaluations():
+    from ferlab.data.dataset import Split
+    from ferlab.training.evaluate import evaluate, evaluate_plain_and_flip
+
+    rng = np.random.default_rng(5)
+    split = Split(rng.integers(0, 256, (300, 48, 48), dtype=np.uint8), rng.integers(0, 7, 300))
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.Flatten(), keras.layers.Dense(7, activation="softmax")])
+    plain, flipped = evaluate_plain_and_flip(model, split)
+    assert plain.to_dict() == evaluate(model, split).to_dict()
+    assert flipped.to_dict() == evaluate(model, split, tta=True).to_dict()
+    assert plain.confusion != flipped.confusion      # the mirror changes predictions: the check can tell them apart
+
+
 def test_demo_quick_learns_the_demo_set(store):
     """The demo set is learnable in seconds, and inference does not collapse to one class
     (BatchNorm's moving statistics settle within the few steps a small data set gives)."""
