@@ -2,8 +2,10 @@
 write the model card.
 
     .venv/bin/python scripts/ship_model.py JOB --command "..." [--command "..."] [--data fer2013] [--split val]
+        [--weights float16]
 
-Writes ferlab/assets/ferlab-default.keras (weights and architecture, no optimizer state), then
+Writes ferlab/assets/ferlab-default.keras (weights and architecture, no optimizer state; with
+--weights float16 the weights rounded to float16, half the file, for a model over the 25 MB limit), then
 evaluates it on the split with and without flip test-time augmentation and writes
 docs/model-card.md: each stage's command, seed, epochs and wall time (a job started with
 --init-from continues the job whose model it started from: one --command per stage, oldest first)
@@ -21,6 +23,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parents[1]
+LIMIT_BYTES = 25_000_000      # the most the shipped model may weigh (issue #7)
 sys.path.insert(0, str(REPO))
 
 import ferlab  # noqa: E402,F401
@@ -37,16 +40,19 @@ def main() -> None:
                    help="the exact command of each stage, oldest first (once for a run from scratch); "
                         "none for a shipped reference run, which carries its own; last, an ensemble's own")
     p.add_argument("--card", type=Path, default=REPO / "docs" / "model-card.md")
+    p.add_argument("--weights", choices=("float32", "float16"), default="float32",
+                   help="how the shipped file stores the weights: float16 halves it (the card's figures are "
+                        "measured on the file as stored)")
     p.add_argument("--note", default="", help="a paragraph for the card's training section (for example, which "
                    "job numbers a fresh runs.db gives the seeded copies of these runs)")
     args = p.parse_args()
     from ferlab.data import load_dataset
     from ferlab.inference.models import SHIPPED
     from ferlab.models.ensemble import members_of
-    from ferlab.models.saved import load
+    from ferlab.models.saved import load, save
     from ferlab.store import Store
     from ferlab.config import machine as this_machine
-    from ferlab.training.evaluate import evaluate, format_report
+    from ferlab.training.evaluate import evaluate, evaluate_plain_and_flip, format_report
     from ferlab.training.fit import run_dir_for
 
     machine = this_machine()
@@ -68,17 +74,20 @@ def main() -> None:
         source = run_dir_for(job.id) / "best.keras"
     split = load_dataset(store, args.data)[args.split]
     model = load(source, compile=False)
-    members = []
-    if ensemble:   # each member as the shipped file holds it
-        inner = members_of(model)
-        if len(inner) != len(groups):
-            raise SystemExit(f"{source} holds {len(inner)} members, the store's records {len(groups)}")
-        members = [(g, evaluate(m, split), evaluate(m, split, tta=True)) for g, m in zip(groups, inner, strict=True)]
+    if ensemble and len(members_of(model)) != len(groups):
+        raise SystemExit(f"{source} holds {len(members_of(model))} members, the store's records {len(groups)}")
     SHIPPED.parent.mkdir(parents=True, exist_ok=True)
-    model.save(SHIPPED)
-    shipped = load(SHIPPED)
-    plain, tta, shift = (evaluate(shipped, split, tta=mode) for mode in (False, "flip", "shift"))
-    print(f"shipped {SHIPPED} ({SHIPPED.stat().st_size / 1e6:.1f} MB) from job {job.id} ({source})")
+    save(model, SHIPPED, weights=args.weights)
+    shipped = load(SHIPPED)     # every figure is of the file as stored
+    members = [(g, *evaluate_plain_and_flip(m, split))
+               for g, m in zip(groups, members_of(shipped), strict=True)] if ensemble else []
+    plain, tta = evaluate_plain_and_flip(shipped, split)
+    shift = evaluate(shipped, split, tta="shift")
+    size = SHIPPED.stat().st_size
+    print(f"shipped {SHIPPED} ({size / 1e6:.1f} MB) from job {job.id} ({source})")
+    if size > LIMIT_BYTES:
+        print(f"warning: over the {LIMIT_BYTES / 1e6:.0f} MB the repository takes"
+              + ("; --weights float16 halves it" if args.weights == "float32" else ""))
     for g in groups:
         last, trial, epochs = g[-1]
         print(f"  job {last.id}: best epoch {trial.best_epoch} (val {trial.best_val_accuracy:.4f}) of {len(epochs)} "
@@ -273,11 +282,15 @@ Each member alone on the same split:
     params = sum(g[-1][1].params or 0 for g in groups)
     shift_words = (f"; **{shift.accuracy:.4f}** with flip + shift TTA (10 views: the face and its mirror image,\n"
                    "  each also moved 2 pixels up, down, left and right)" if shift else "")
+    half16 = getattr(args, "weights", "float32") == "float16"
+    half = (" Its weights are stored as float16 (half the file) and read back as float32; every figure below\n"
+            "is of the file as stored.") if half16 else ""
+    half_flag = " --weights float16" if half16 else ""
     return f"""# Model card: ferlab's shipped default model
 
 `{shipped.relative_to(REPO)}` ({shipped.stat().st_size / 1e6:.1f} MB, {params:,} parameters), the default model
-of the Predict page and `ferlab predict`. Written by `scripts/ship_model.py {job.id} {commands}` from the runs'
-own records.
+of the Predict page and `ferlab predict`. Written by `scripts/ship_model.py {job.id} {commands}{half_flag}` from the runs'
+own records.{half}
 
 ## How it was trained
 

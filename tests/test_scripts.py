@@ -138,6 +138,11 @@ def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tm
     assert "| 1 | 1, 2 | 2 | 1.0000 | 1.0000 |" in text and "| 2 | 3 | 1 |" in text
     assert "**1.0000** with flip + shift TTA (10 views" in text
     assert "    ferlab ensemble 11 13 --data fer2013\n\nIn a fresh runs.db job 3 is job 12.\n\nData:" in text
+    assert "stored as float16" not in text and "--weights" not in text
+    args.weights = "float16"
+    half = ship.card(store.create_job("ensemble", {}), groups, [(g, result, result) for g in groups],
+                     result, result, args, SHIPPED, "this machine")
+    assert '--command "..." --weights float16` from' in half and "Its weights are stored as float16" in half
 
 
 def test_member_groups_open_an_ensemble_among_the_members(store, tmp_path):

@@ -1,0 +1,38 @@
+"""Saving models: float16 weights halve the file, load with plain Keras and predict as before."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from ferlab.models import DEFAULTS, build_model
+from ferlab.models.layers import FaceAugment
+from ferlab.models.saved import load, save
+
+
+def test_float16_weights_halve_the_file_and_load_as_float32(tmp_path):
+    keras.utils.set_random_seed(3)
+    model = build_model(DEFAULTS["compact"], augmentation=FaceAugment())
+    x = np.random.default_rng(3).integers(0, 256, (16, 48, 48, 1)).astype("float32")
+    full, half = save(model, tmp_path / "full.keras"), save(model, tmp_path / "half.keras", weights="float16")
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    restored = keras.saving.load_model(half, safe_mode=True)            # plain Keras reads it
+    assert {v.dtype for v in restored.weights} == {v.dtype for v in model.weights}
+    for before, after in zip(model.weights, restored.weights, strict=True):
+        expected = np.asarray(before).astype(np.float16).astype(np.float32) if before.dtype == "float32" \
+            else np.asarray(before)
+        np.testing.assert_array_equal(np.asarray(after), expected)
+    p, q = np.asarray(model(x, training=False)), np.asarray(load(half)(x, training=False))
+    np.testing.assert_allclose(q, p, atol=2e-3)
+    assert not np.array_equal(q, p)          # the weights were rounded: the file is not the float32 one
+
+
+def test_float16_refuses_weights_out_of_its_range_and_unknown_dtypes(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.layers[0].kernel.assign(np.full((4, 2), 1e6, dtype="float32"))
+    with pytest.raises(ValueError, match="exceeds float16's range"):
+        save(model, tmp_path / "big.keras", weights="float16")
+    assert not (tmp_path / "big.keras").exists()
+    with pytest.raises(ValueError, match="weights must be one of float32, float16"):
+        save(model, tmp_path / "m.keras", weights="int8")
