@@ -25,7 +25,8 @@ def load(path: str | Path, *, compile: bool = True) -> keras.Model:
 
 def save(model: keras.Model, path: str | Path, *, weights: str = "float32") -> Path:
     """model.save(path); with weights="float16" every float32 weight is stored rounded to float16 and
-    the archive deflated. Keras reads such a file as it is: loading casts each stored array to its
+    the archive deflated (an optimizer's state, where the model has one, stays float32: its second
+    moments underflow float16). Keras reads such a file as it is: loading casts each stored array to its
     variable's dtype, so the model computes as before, with weights rounded once."""
     if weights not in WEIGHT_DTYPES:
         raise ValueError(f"weights must be one of {', '.join(WEIGHT_DTYPES)}, not {weights!r}")
@@ -46,7 +47,7 @@ def save(model: keras.Model, path: str | Path, *, weights: str = "float32") -> P
 
 
 def _halved(h5: bytes) -> bytes:
-    """The same HDF5 file with its float32 arrays as float16."""
+    """The same HDF5 file with the model's float32 arrays as float16 (not the optimizer's)."""
     out = io.BytesIO()
     with h5py.File(io.BytesIO(h5), "r") as src, h5py.File(out, "w") as dst:
         dst.attrs.update(src.attrs)
@@ -54,7 +55,7 @@ def _halved(h5: bytes) -> bytes:
         def copy(name, item):
             if isinstance(item, h5py.Dataset):
                 value = item[()]
-                if getattr(value, "dtype", None) == np.float32:
+                if getattr(value, "dtype", None) == np.float32 and not name.startswith("optimizer/"):
                     if np.abs(value).max(initial=0) > FLOAT16_MAX:
                         raise ValueError(f"weight {name} exceeds float16's range ({FLOAT16_MAX:g}): save it as float32")
                     value = value.astype(np.float16)

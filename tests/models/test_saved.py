@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -26,6 +30,19 @@ def test_float16_weights_halve_the_file_and_load_as_float32(tmp_path):
     p, q = np.asarray(model(x, training=False)), np.asarray(load(half)(x, training=False))
     np.testing.assert_allclose(q, p, atol=2e-3)
     assert not np.array_equal(q, p)          # the weights were rounded: the file is not the float32 one
+
+
+def test_float16_keeps_an_optimizers_state_in_float32(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((8, 4)), np.ones((8, 2)), verbose=0)
+    with zipfile.ZipFile(save(model, tmp_path / "m.keras", weights="float16")) as archive:
+        h5 = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+    dtypes = {}
+    h5.visititems(lambda name, item: dtypes.setdefault(name.split("/")[0], set()).add(item.dtype)
+                  if isinstance(item, h5py.Dataset) else None)
+    assert dtypes["layers"] == {np.dtype("float16")} and np.dtype("float32") in dtypes["optimizer"]
+    assert load(tmp_path / "m.keras").optimizer.iterations.numpy() == 1
 
 
 def test_float16_refuses_weights_out_of_its_range_and_unknown_dtypes(tmp_path):
