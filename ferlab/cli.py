@@ -364,6 +364,16 @@ def cmd_jobs_show(args) -> int:
     return 0
 
 
+def cmd_jobs_attach(args) -> int:
+    from ferlab.training.attach import attach_model
+
+    done = attach_model(_store(), args.job, args.model)
+    print(f"job {done.job_id}: model {done.path} attached; here it scores {done.measured.accuracy:.4f} "
+          f"({done.measured_tta.accuracy:.4f} with flip TTA) where the run recorded {done.recorded:.4f}; "
+          f"{done.moved} face(s) predicted otherwise")
+    return 0
+
+
 def cmd_jobs_compare(args) -> int:
     """Per-epoch values of one metric for several runs side by side, and what sets them apart."""
     from ferlab.runner.jobs import spec_differences
@@ -494,26 +504,37 @@ def cmd_predict(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from ferlab.data import load_dataset
-    from ferlab.training.evaluate import evaluate, format_report
+    from ferlab.training.evaluate import format_report, metrics_from_predictions, paired, predict_proba
 
+    for path in (args.model, args.against):
+        if path and not Path(path).exists():
+            print(f"error: {path} does not exist", file=sys.stderr)
+            return 2
     model_path = Path(args.model)
-    if not model_path.exists():
-        print(f"error: {model_path} does not exist", file=sys.stderr)
-        return 2
     store = _store()
     dataset = load_dataset(store, args.data)
     split = args.split or dataset.eval_split()
     from ferlab.models.saved import load
 
-    model = load(model_path)
-    result = evaluate(model, dataset[split], tta=args.tta or False)
+    faces, tta = dataset[split], args.tta or False
+    predicted = predict_proba(load(model_path), faces.images, tta=tta).argmax(axis=1)
+    result = metrics_from_predictions(faces.labels, predicted, tta=tta)
+    against = None
+    if args.against:
+        other = predict_proba(load(args.against), faces.images, tta=tta).argmax(axis=1)
+        against = paired(faces.labels, predicted, other)
     if args.json:
-        print(json.dumps({"model": str(model_path), "data": args.data, "split": split,
-                          **result.to_dict()}))
+        print(json.dumps({"model": str(model_path), "data": args.data, "split": split, **result.to_dict(),
+                          **({"against": {"model": args.against, **against.to_dict()}} if against else {})}))
     else:
         print(f"{model_path} on {args.data} [{split}]"
               + (" (SYNTHETIC demo set)" if dataset.synthetic else ""))
         print(format_report(result))
+        if against:
+            print(f"\nagainst {args.against} (same faces, same TTA): {against.other_accuracy:.4f}; difference "
+                  f"{against.difference * 100:+.2f} points, paired standard error {against.standard_error * 100:.2f}; "
+                  f"right only here {against.only_this:,} faces, only there {against.only_other:,} "
+                  f"(exact McNemar p = {against.p_value:.2g})")
     return 0
 
 
@@ -630,6 +651,11 @@ def build_parser() -> argparse.ArgumentParser:
     jd.add_argument("--force", action="store_true", help="also a job whose model other jobs started from, "
                     "learned from or average")
     jd.set_defaults(fn=cmd_jobs_delete)
+    ja = jsub.add_parser("attach", help="name the model file of a run trained elsewhere (checked against "
+                         "the run's recorded evaluation), so ensembles and --init-from can use its number")
+    ja.add_argument("job", type=int)
+    ja.add_argument("model", help="the run's .keras file")
+    ja.set_defaults(fn=cmd_jobs_attach)
     for name, fn, helptext in (("show", cmd_jobs_show, "one job: spec, trials, models, error"),
                                ("cancel", cmd_jobs_cancel, "stop a job after its current epoch"),
                                ("retry", cmd_jobs_retry, "queue a failed or cancelled job again (resumes)"),
@@ -674,6 +700,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--tta", nargs="?", const="flip", choices=("flip", "shift"),
                     help="test-time augmentation: flip (the default) averages each face with its mirror image; "
                          "shift also with the face moved 2 pixels each way (10 views)")
+    ev.add_argument("--against", metavar="OTHER.keras", help="also score another model on the same faces and say "
+                    "whether the difference is more than the split's noise (paired, exact McNemar test)")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(fn=cmd_evaluate)
     return p

@@ -461,6 +461,16 @@ class Store:
             s.flush()
             return _artifact(row)
 
+    @retry_locked
+    def set_artifact_model(self, artifact_id: int, path: str) -> E.ArtifactInfo:
+        """Name the model file an evaluation was made with (a run trained elsewhere): it becomes a
+        model artifact, its figures unchanged."""
+        with self.session() as s:
+            row = _one(s, SqlArtifact, artifact_id, "artifact")
+            row.path, row.kind = path, "model"
+            s.flush()
+            return _artifact(row)
+
     def model_paths(self, job_id: int) -> list[str]:
         """The model files a job's trials saved, oldest first."""
         with self.session() as s:

@@ -154,10 +154,17 @@ def _member_label(key: str | None, have: dict[str, int]) -> str | None:
     return f"job-{have[run]}{sep}{k}" if run in have else None
 
 
+def _installed(path: str) -> bool:
+    """Whether a model path lies in this installation (a shipped file), not one a user attached
+    (`ferlab jobs attach`), which a reference run keeps until a release ships a model of its own."""
+    return Path(path).resolve().is_relative_to(Path(__file__).resolve().parents[2] / "ferlab" / "assets")
+
+
 def _sync_models(s, doc: dict) -> None:
     """Give each reference run's evaluations the model the shipped file names now: a release that
     replaces ferlab-default.keras moves it to its new run, and a run that no longer ships a model
-    (or is no longer shipped) keeps its figures but stops offering a file that is not its own."""
+    (or is no longer shipped) keeps its figures but stops offering a file that is not its own. A file
+    attached by hand outside the installation stays."""
     shipped = {run["key"]: {t["number"]: [ev.get("model") for ev in t["evaluations"]] for t in run["trials"]}
                for run in doc.get("runs", [])}
     rows = s.execute(select(SqlJob.spec, SqlTrial.number, SqlArtifact).join(SqlTrial, SqlTrial.job_id == SqlJob.id)
@@ -169,5 +176,5 @@ def _sync_models(s, doc: dict) -> None:
         i = position[key, number] = position.get((key, number), -1) + 1
         models = shipped.get(key, {}).get(number, [])
         want = _model_path(models[i] if i < len(models) else None)
-        if art.path != want:
+        if art.path != want and (want or not art.path or _installed(art.path)):
             art.path, art.kind = want, "model" if want else "evaluation"

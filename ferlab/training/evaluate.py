@@ -97,6 +97,36 @@ def evaluate_plain_and_flip(model: keras.Model, split: Split, batch_size: int = 
             metrics_from_predictions(split.labels, ((plain + mirrored) / 2).argmax(axis=1), tta=True))
 
 
+@dataclass(frozen=True)
+class Paired:
+    """Two models on the same faces: is the gap between them more than the split's noise?"""
+    accuracy: float              # this model's
+    other_accuracy: float
+    only_this: int               # faces this model gets right and the other wrong
+    only_other: int
+    standard_error: float        # of the difference in accuracy, paired face by face
+    p_value: float               # exact McNemar test (two-sided binomial on the faces they disagree on)
+
+    @property
+    def difference(self) -> float:
+        return self.accuracy - self.other_accuracy
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "difference": self.difference}
+
+
+def paired(labels: np.ndarray, predicted: np.ndarray, other: np.ndarray) -> Paired:
+    from scipy.stats import binomtest
+
+    right, other_right = predicted == labels, other == labels
+    d = right.astype(float) - other_right.astype(float)
+    only_this, only_other = int((d > 0).sum()), int((d < 0).sum())
+    disagree = only_this + only_other
+    return Paired(float(right.mean()), float(other_right.mean()), only_this, only_other,
+                  float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan"),
+                  float(binomtest(only_this, disagree).pvalue) if disagree else 1.0)
+
+
 TTA_WORDS = {True: " (flip test-time augmentation)", "flip": " (flip test-time augmentation)",
              "shift": " (flip + shift test-time augmentation, 10 views)"}
 

@@ -196,3 +196,22 @@ def test_a_seeded_ensemble_names_its_members_by_their_jobs_in_the_new_store(home
     assert EnsembleSpec.label_of(ens.spec) == f"ensemble: job-{first} + elsewhere + job-{second}#2"  # in its own store
     again = reference.export_runs(fresh, [seeded_ens.id], {})
     assert again["runs"][0]["member_keys"] == keys
+
+
+def test_a_model_attached_to_a_reference_run_stays_when_the_store_is_opened_again(home, tmp_path, monkeypatch):
+    source = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    run = _run(source)
+    path = tmp_path / "reference_runs.json"
+    monkeypatch.setattr(reference, "REFERENCE_FILE", path)
+    path.write_text(json.dumps(reference.export_runs(source, [run], {run: "ferlab train"})))
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    store = Store(url, seed_reference=True)
+    [job] = store.list_jobs()
+    [art] = store.list_artifacts(store.list_trials(job.id)[0].id)
+    assert (art.kind, art.path) == ("evaluation", "")          # its model file is not shipped
+    attached = str(tmp_path / "from-the-gpu" / "model.keras")    # `ferlab jobs attach` names it
+    store.set_artifact_model(art.id, attached)
+    reopened = Store(url, seed_reference=True)                   # brought up to date: the file stays
+    assert reopened.model_paths(job.id) == [attached]
+    [again] = reopened.list_artifacts(art.trial_id)
+    assert again.accuracy == 0.48 and again.kind == "model"

@@ -125,3 +125,40 @@ def test_an_ensemble_as_a_member_adds_all_its_models_or_the_one_named(store, tin
     assert r.returncode == 0, r.stderr
     assert [m["path"] for m in json.loads(r.stdout)["members"]] == [f"{pair.model_path}#1", str(third.model_path)]
 
+
+
+def test_attach_names_a_run_model_file_after_checking_it_against_the_run(store, tiny_data, two_models, tmp_path):
+    """A run trained elsewhere gets its model file back only if the file predicts what the run recorded."""
+    from ferlab.store.models import SqlArtifact
+    from ferlab.training.attach import AttachError, attach_model
+
+    (job, path), _ = two_models
+    [art] = store.list_artifacts(store.list_trials(job)[0].id)
+    with store.session() as s:                 # as a run whose runs.db came back without its files
+        row = s.get(SqlArtifact, art.id)
+        row.kind, row.path = "evaluation", ""
+    assert store.model_paths(job) == []
+    moved = tmp_path / "from-elsewhere.keras"
+    moved.write_bytes(open(path, "rb").read())
+
+    recorded = np.asarray(art.metrics["plain"]["confusion"])
+    assert recorded[:, 1:].sum() > 0           # the run does not predict one class only, so a model that does differs
+    wrong = keras.saving.load_model(moved, safe_mode=True)
+    wrong.set_weights([np.zeros_like(w) for w in wrong.get_weights()])
+    wrong.save(tmp_path / "same-shape-other-weights.keras")
+    with pytest.raises(AttachError, match="otherwise than job .* recorded.*not this run's model"):
+        attach_model(store, job, tmp_path / "same-shape-other-weights.keras")
+    other = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(7)])
+    other.save(tmp_path / "other.keras")
+    with pytest.raises(AttachError, match="parameters, job .* it is not this run's model"):
+        attach_model(store, job, tmp_path / "other.keras")
+    with pytest.raises(AttachError, match="no such file"):
+        attach_model(store, job, tmp_path / "missing.keras")
+    assert store.model_paths(job) == []        # nothing attached by a refusal
+
+    out = ferlab("jobs", "attach", str(job), str(moved))
+    assert out.returncode == 0, out.stderr
+    assert "0 face(s) predicted otherwise" in out.stdout
+    assert store.model_paths(job) == [str(moved.resolve())]
+    again = ferlab("jobs", "attach", str(job), str(moved))
+    assert again.returncode != 0 and "has its model already" in again.stderr

@@ -304,6 +304,23 @@ def test_train_and_evaluate_from_the_cli(store, tiny_data, tmp_path):
     assert json.loads(shifted.stdout)["tta"] == "shift"
     bad = ferlab("evaluate", result["model"], "--data", tiny_data, "--tta", "rotate")
     assert bad.returncode == 2 and "invalid choice: 'rotate'" in bad.stderr
+    itself = ferlab("evaluate", result["model"], "--data", tiny_data, "--against", result["model"])
+    assert itself.returncode == 0, itself.stderr
+    assert "difference +0.00 points" in itself.stdout and "right only here 0 faces, only there 0" in itself.stdout
+    missing = ferlab("evaluate", result["model"], "--data", tiny_data, "--against", str(tmp_path / "none.keras"))
+    assert missing.returncode == 2 and "none.keras does not exist" in missing.stderr
+
+
+def test_a_paired_comparison_counts_the_faces_the_models_disagree_on():
+    from ferlab.training.evaluate import paired
+
+    labels = np.zeros(10, dtype=int)
+    mine, other = np.array([0] * 8 + [1] * 2), np.array([0] * 5 + [1] * 5)
+    p = paired(labels, mine, other)
+    assert (p.accuracy, p.other_accuracy, p.only_this, p.only_other) == (0.8, 0.5, 3, 0)
+    assert p.difference == pytest.approx(0.3) and p.standard_error == pytest.approx(0.4830 / np.sqrt(10), abs=1e-4)
+    assert p.p_value == pytest.approx(0.25)           # 3 of 3 disagreements one way: 2 x 0.5^3
+    assert paired(labels, other, mine).difference == pytest.approx(-0.3)
 
 
 def test_test_time_augmentation_views():
