@@ -218,10 +218,16 @@ def _stage(n: int, total: int, previous: int | None, job, trial, epochs, command
 
 {start}- Recipe (preset `{spec.get('preset')}`): {recipe(spec, trial.params)}.
 - Seed {spec['seed']}; {len(epochs)} epochs run, {status}; best epoch {trial.best_epoch}.
-- Wall time of the epochs: {hours:.2f} h on this machine ({machine}, no GPU),
-  part of it shared with other work on the same cores.
+- Wall time of the epochs: {hours:.2f} h on {_where(machine)}.
 - Val (PublicTest) accuracy every 5 epochs: {curve}.
 """
+
+
+def _where(machine: str) -> str:
+    """The machine a stage ran on, as the card says it."""
+    if "GPU" in machine:
+        return machine
+    return f"{machine}, no GPU, part of it shared with other work on the same cores"
 
 
 def _member_body(groups, commands: list[str], machine: str, level: str) -> str:
@@ -282,6 +288,8 @@ Each member alone on the same split:
     params = sum(g[-1][1].params or 0 for g in groups)
     shift_words = (f"; **{shift.accuracy:.4f}** with flip + shift TTA (10 views: the face and its mirror image,\n"
                    "  each also moved 2 pixels up, down, left and right)" if shift else "")
+    on_gpu = sum(len(es) for g in groups for j, _, es in g if "GPU" in j.spec.get("reference_machine", machine))
+    hardware = (f"({on_gpu} of them on a lent GPU, the others on 2-core CPUs)" if on_gpu else "on 2-core CPUs")
     half16 = getattr(args, "weights", "float32") == "float16"
     half = (" Its weights are stored as float16 (half the file) and read back as float32; every figure below\n"
             "is of the file as stored.") if half16 else ""
@@ -319,7 +327,7 @@ Confusion matrix (rows: true class, columns: predicted):
 Sarmah et al. report 69.55% (8-conv, Adam, 150 epochs) and 70.58% (5-conv, 300 epochs) for single CNNs on
 the test set (their literature table lists ensembles up to 76.82%). This model reaches {plain.accuracy:.2%}
 ({tta.accuracy:.2%} with flip TTA) on PublicTest, the split its epochs were selected on, after {total_epochs}
-epochs on a 2-core CPU. The project's target is at least 70% on a split it never sees (PrivateTest,
+epochs {hardware}. The project's target is at least 70% on a split it never sees (PrivateTest,
 evaluated independently); PublicTest figures are not that.
 
 ## Reproducing the paper's 150-epoch 8-conv result with a GPU

@@ -139,6 +139,7 @@ def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tm
     assert "**1.0000** with flip + shift TTA (10 views" in text
     assert "    ferlab ensemble 11 13 --data fer2013\n\nIn a fresh runs.db job 3 is job 12.\n\nData:" in text
     assert "stored as float16" not in text and "--weights" not in text
+    assert "h on x86_64, AMD EPYC, 2 CPUs, no GPU" in text and "epochs on 2-core CPUs" in text
     args.weights = "float16"
     half = ship.card(store.create_job("ensemble", {}), groups, [(g, result, result) for g in groups],
                      result, result, args, SHIPPED, "this machine")
