@@ -127,12 +127,13 @@ def test_an_ensemble_as_a_member_adds_all_its_models_or_the_one_named(store, tin
 
 
 
-def test_attach_names_a_run_model_file_after_checking_it_against_the_run(store, tiny_data, two_models, tmp_path):
+def test_attach_names_a_run_model_file_after_checking_it_against_the_run(store, tiny_spec, tmp_path):
     """A run trained elsewhere gets its model file back only if the file predicts what the run recorded."""
     from ferlab.store.models import SqlArtifact
     from ferlab.training.attach import AttachError, attach_model
 
-    (job, path), _ = two_models
+    run = train(store, replace(tiny_spec, seed=3), verbose=0, log=quiet)
+    job, path = run.job_id, str(run.model_path)
     [art] = store.list_artifacts(store.list_trials(job)[0].id)
     with store.session() as s:                 # as a run whose runs.db came back without its files
         row = s.get(SqlArtifact, art.id)
@@ -160,5 +161,5 @@ def test_attach_names_a_run_model_file_after_checking_it_against_the_run(store, 
     assert out.returncode == 0, out.stderr
     assert "0 face(s) predicted otherwise" in out.stdout
     assert store.model_paths(job) == [str(moved.resolve())]
-    again = ferlab("jobs", "attach", str(job), str(moved))
-    assert again.returncode != 0 and "has its model already" in again.stderr
+    with pytest.raises(AttachError, match="has its model already"):
+        attach_model(store, job, moved)
