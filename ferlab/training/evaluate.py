@@ -64,10 +64,16 @@ def tta_views(x: np.ndarray, tta: bool | str) -> list[np.ndarray]:
     return [v for dy, dx in shifts for s in [_shifted(x, dy, dx)] for v in (s, s[:, :, ::-1])]
 
 
+def view_probabilities(model: keras.Model, images: np.ndarray, tta: bool | str = False,
+                       batch_size: int = 256) -> list[np.ndarray]:
+    """The model's class probabilities for each test-time view of the faces (tta_views' order)."""
+    return [np.asarray(model.predict(v, batch_size=batch_size, verbose=0), dtype=np.float64)
+            for v in tta_views(as_model_input(images), tta)]
+
+
 def predict_proba(model: keras.Model, images: np.ndarray, tta: bool | str = False, batch_size: int = 256) -> np.ndarray:
-    views = tta_views(as_model_input(images), tta)
-    p = sum(np.asarray(model.predict(v, batch_size=batch_size, verbose=0), dtype=np.float64) for v in views)
-    return p / len(views)
+    views = view_probabilities(model, images, tta, batch_size)
+    return sum(views) / len(views)
 
 
 def metrics_from_predictions(labels: np.ndarray, predicted: np.ndarray, tta: bool | str = False) -> EvalResult:
@@ -91,8 +97,7 @@ def evaluate(model: keras.Model, split: Split, tta: bool | str = False) -> EvalR
 def evaluate_plain_and_flip(model: keras.Model, split: Split, batch_size: int = 256) -> tuple[EvalResult, EvalResult]:
     """evaluate(model, split) and evaluate(model, split, tta=True) from two passes, not three: the
     plain view's predictions are the first half of the flip average."""
-    plain, mirrored = (np.asarray(model.predict(v, batch_size=batch_size, verbose=0), dtype=np.float64)
-                       for v in tta_views(as_model_input(split.images), "flip"))
+    plain, mirrored = view_probabilities(model, split.images, "flip", batch_size)
     return (metrics_from_predictions(split.labels, plain.argmax(axis=1)),
             metrics_from_predictions(split.labels, ((plain + mirrored) / 2).argmax(axis=1), tta=True))
 
