@@ -5,8 +5,11 @@
 Loads the model, rebuilds it from its config with every mixed policy set to float32 and the same
 weights, and times one `predict` (batch 256) of real FER2013 PublicTest faces for each, in this
 process, after a warm-up; prints the seconds, the ratio, and how many faces get the same class from
-both. The shipped members compute in mixed bfloat16, which is slower than float32 on CPUs without
-AMX. Run it with the CPU otherwise idle.
+both. Runs trained in mixed bfloat16 compute in it as saved, which is slower than float32 on CPUs
+without AMX; the shipped model computes in float32 since 2026-11-26 (`scripts/ship_model.py
+--compute`), so the figure in the README is of the file shipped before (`git show
+3119f04:ferlab/assets/ferlab-default.keras`), whose members computed in mixed bfloat16. Run it with
+the CPU otherwise idle.
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 write the model card.
 
     .venv/bin/python scripts/ship_model.py JOB --command "..." [--command "..."] [--data fer2013] [--split val]
-        [--weights float16]
+        [--weights float16] [--compute as-trained]
 
 Writes ferlab/assets/ferlab-default.keras (weights and architecture, no optimizer state; with
---weights float16 the weights rounded to float16, half the file, for a model over the 25 MB limit), then
+--weights float16 the weights rounded to float16, half the file, for a model over the 25 MB limit;
+every layer computing in float32 unless --compute as-trained keeps the mixed precision a run was
+trained in, which is slower than float32 on CPUs without bf16 matrix units), then
 evaluates it on the split with and without flip test-time augmentation and writes
 docs/model-card.md: each stage's command, seed, epochs and wall time (a job started with
 --init-from continues the job whose model it started from: one --command per stage, oldest first)
@@ -28,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 import ferlab  # noqa: E402,F401
 from ferlab.models.config import member_ref  # noqa: E402
-from ferlab.store.reference import model_jobs  # noqa: E402
+from ferlab.store.reference import model_jobs, recorded_member_keys, run_key  # noqa: E402
 
 
 def main() -> None:
@@ -43,6 +45,9 @@ def main() -> None:
     p.add_argument("--weights", choices=("float32", "float16"), default="float32",
                    help="how the shipped file stores the weights: float16 halves it (the card's figures are "
                         "measured on the file as stored)")
+    p.add_argument("--compute", choices=("float32", "as-trained"), default="float32",
+                   help="what the shipped file's layers compute in: float32 (exact, and fastest on CPUs without "
+                        "bf16 matrix units) or the precision each run was trained in")
     p.add_argument("--note", default="", help="a paragraph for the card's training section (for example, which "
                    "job numbers a fresh runs.db gives the seeded copies of these runs)")
     args = p.parse_args()
@@ -77,7 +82,7 @@ def main() -> None:
     if ensemble and len(members_of(model)) != len(groups):
         raise SystemExit(f"{source} holds {len(members_of(model))} members, the store's records {len(groups)}")
     SHIPPED.parent.mkdir(parents=True, exist_ok=True)
-    save(model, SHIPPED, weights=args.weights)
+    save(model, SHIPPED, weights=args.weights, compute=args.compute)
     shipped = load(SHIPPED)     # every figure is of the file as stored
     members = [(g, *evaluate_plain_and_flip(m, split))
                for g, m in zip(groups, members_of(shipped), strict=True)] if ensemble else []
@@ -104,11 +109,11 @@ def main() -> None:
 
 def member_groups(store, job) -> list:
     """The lineage of each model an ensemble job averages, in its order; an ensemble among its
-    members adds its own members, as `ferlab ensemble` does. A shipped reference ensemble's members
-    are found by the run keys it recorded."""
+    members adds its own members, as `ferlab ensemble` does. Members are found by the run keys
+    recorded when the ensemble was made, else by the runs that wrote their files."""
     trained, ensembles = model_jobs(store), model_jobs(store, kind="ensemble")
-    refs = {j.spec["reference_key"]: j for j in store.list_jobs() if j.spec.get("reference_key")}
-    keys = job.spec.get("reference_member_keys") or [None] * len(job.spec["members"])
+    by_key = {run_key(j): j for j in store.list_jobs()}
+    keys = recorded_member_keys(store, job) or [None] * len(job.spec["members"])
     groups = []
     for ref, key in zip(job.spec["members"], keys, strict=True):
         path, k = member_ref(ref)           # "FILE#K": the K-th model of the ensemble in FILE
@@ -116,7 +121,7 @@ def member_groups(store, job) -> list:
         # a recorded key first: a path like the shipped file's names different models over time
         resolved = str(Path(path).resolve())
         made_by = trained.get(resolved) or ensembles.get(resolved)
-        member = refs.get(key) if key in refs else store.get_job(made_by) if made_by else None
+        member = by_key.get(key) if key in by_key else store.get_job(made_by) if made_by else None
         if member is None:
             raise SystemExit(f"{path} was made by no job in this store")
         inner = member_groups(store, member) if member.kind == "ensemble" else [lineage(store, member.id)]
@@ -291,14 +296,17 @@ Each member alone on the same split:
     on_gpu = sum(len(es) for g in groups for j, _, es in g if "GPU" in j.spec.get("reference_machine", machine))
     hardware = (f"({on_gpu} of them on a lent GPU, the others on 2-core CPUs)" if on_gpu else "on 2-core CPUs")
     half16 = getattr(args, "weights", "float32") == "float16"
-    half = (" Its weights are stored as float16 (half the file) and read back as float32; every figure below\n"
-            "is of the file as stored.") if half16 else ""
-    half_flag = " --weights float16" if half16 else ""
+    exact = getattr(args, "compute", "as-trained") == "float32"
+    storage = ((" Its weights are stored as float16 (half the file) and read back as float32; every figure below\n"
+                "is of the file as stored." if half16 else "")
+               + (" Every layer computes in float32, whatever precision its run was trained in." if exact else ""))
+    flags = (" --weights float16" if half16 else "") + ("" if exact or not hasattr(args, "compute")
+                                                        else " --compute as-trained")
     return f"""# Model card: ferlab's shipped default model
 
 `{shipped.relative_to(REPO)}` ({shipped.stat().st_size / 1e6:.1f} MB, {params:,} parameters), the default model
-of the Predict page and `ferlab predict`. Written by `scripts/ship_model.py {job.id} {commands}{half_flag}` from the runs'
-own records.{half}
+of the Predict page and `ferlab predict`. Written by `scripts/ship_model.py {job.id} {commands}{flags}` from the runs'
+own records.{storage}
 
 ## How it was trained
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ferlab.store.reference import run_key
 from ferlab.training.spec import preset
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ship_model.py"
@@ -144,6 +145,15 @@ def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tm
     half = ship.card(store.create_job("ensemble", {}), groups, [(g, result, result) for g in groups],
                      result, result, args, SHIPPED, "this machine")
     assert '--command "..." --weights float16` from' in half and "Its weights are stored as float16" in half
+    assert "computes in float32" not in half
+    args.compute = "float32"                                      # ship_model's default
+    exact = ship.card(store.create_job("ensemble", {}), groups, [(g, result, result) for g in groups],
+                      result, result, args, SHIPPED, "this machine")
+    assert '--weights float16` from' in exact and "Every layer computes in float32, whatever precision" in exact
+    args.compute = "as-trained"
+    kept = ship.card(store.create_job("ensemble", {}), groups, [(g, result, result) for g in groups],
+                     result, result, args, SHIPPED, "this machine")
+    assert '--weights float16 --compute as-trained` from' in kept and "computes in float32" not in kept
 
 
 def test_member_groups_open_an_ensemble_among_the_members(store, tmp_path):
@@ -164,6 +174,13 @@ def test_member_groups_open_an_ensemble_among_the_members(store, tmp_path):
     second_of_pair = job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "pair.keras#2"),
                                                                      str(tmp_path / "job-c/model.keras")]}, "bc.keras")
     assert [[j.id for j, _, _ in g] for g in ship.member_groups(store, second_of_pair)] == [[b.id], [c.id]]
+    # the keys an ensemble recorded when it was made win over whoever wrote its member files since
+    recorded = store.create_job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "job-a/model.keras"),
+                                                                          str(tmp_path / "job-b/model.keras")]},
+                                status="completed")
+    store.add_artifact(store.start_trial(recorded.id, 1, {}).id, str(tmp_path / "ab.keras"),
+                       metrics={"member_keys": [run_key(c), run_key(b)]})
+    assert [[j.id for j, _, _ in g] for g in ship.member_groups(store, recorded)] == [[c.id], [b.id]]
     stray = job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "elsewhere.keras")]}, "x.keras")
     with pytest.raises(SystemExit, match="was made by no job in this store"):
         ship.member_groups(store, stray)

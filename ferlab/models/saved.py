@@ -1,11 +1,14 @@
 """Reading and writing saved `.keras` models. `load` is the one place that knows which of ferlab's
 own layers a saved model may hold (FaceAugment), so every reader (Predict, `ferlab evaluate`,
 ensembles, resumed runs, scripts) loads every model ferlab wrote, in safe mode. `save` can store the
-weights as float16: half the file, for a model that has to fit a size limit (the shipped default)."""
+weights as float16 (half the file, for a model that has to fit a size limit: the shipped default) and
+can make a model trained in mixed precision compute in float32 (what CPUs without bf16 matrix units,
+and any machine, run exactly)."""
 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -16,6 +19,8 @@ import numpy as np
 from ferlab.models import layers as _layers  # noqa: F401  (registers FaceAugment for loading)
 
 WEIGHT_DTYPES = ("float32", "float16")
+COMPUTE_DTYPES = ("as-trained", "float32")
+MIXED_POLICIES = ("mixed_bfloat16", "mixed_float16")
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
@@ -23,27 +28,65 @@ def load(path: str | Path, *, compile: bool = True) -> keras.Model:
     return keras.saving.load_model(path, safe_mode=True, compile=compile)
 
 
-def save(model: keras.Model, path: str | Path, *, weights: str = "float32") -> Path:
+def save(model: keras.Model, path: str | Path, *, weights: str = "float32", compute: str = "as-trained") -> Path:
     """model.save(path); with weights="float16" every float32 weight is stored rounded to float16 and
     the archive deflated (an optimizer's state, where the model has one, stays float32: its second
     moments underflow float16). Keras reads such a file as it is: loading casts each stored array to its
-    variable's dtype, so the model computes as before, with weights rounded once."""
+    variable's dtype, so the model computes as before, with weights rounded once. With compute="float32"
+    every mixed-precision layer of the saved config computes in float32 instead: its variables are
+    float32 already, so the same weights load, and predictions differ by bfloat16's rounding alone."""
     if weights not in WEIGHT_DTYPES:
         raise ValueError(f"weights must be one of {', '.join(WEIGHT_DTYPES)}, not {weights!r}")
+    if compute not in COMPUTE_DTYPES:
+        raise ValueError(f"compute must be one of {', '.join(COMPUTE_DTYPES)}, not {compute!r}")
     path = Path(path)
     model.save(path)
-    if weights == "float16":
-        with zipfile.ZipFile(path) as archive:
-            files = [(info.filename, archive.read(info)) for info in archive.infolist()]
-        try:
-            files = [(name, _halved(data) if name.endswith(".h5") else data) for name, data in files]
-        except ValueError:
-            path.unlink()                 # no float32 file left where a float16 one was asked for
-            raise
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, data in files:
-                archive.writestr(name, data)
+    if weights == "float32" and compute == "as-trained":
+        return path
+    with zipfile.ZipFile(path) as archive:
+        files = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    try:
+        files = [(name, _halved(data) if weights == "float16" and name.endswith(".h5")
+                  else _float32_compute(data) if compute == "float32" and name == "config.json" else data)
+                 for name, data in files]
+    except ValueError:
+        path.unlink()                 # no file left that is not what was asked for
+        raise
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
     return path
+
+
+def compute_dtypes(path: str | Path) -> set[str]:
+    """The dtype policies a saved model's layers compute with, read from its config alone."""
+    found: set[str] = set()
+    _walk(json.loads(zipfile.ZipFile(path).read("config.json")),
+          lambda o: found.add(o["config"]["name"]) if o.get("class_name") == "DTypePolicy" else None)
+    return found
+
+
+def _float32_compute(config: bytes) -> bytes:
+    """The saved config with each mixed-precision policy, and the tensors recorded between such
+    layers, in float32."""
+    def fix(o: dict) -> None:
+        if o.get("class_name") == "DTypePolicy" and o["config"].get("name") in MIXED_POLICIES:
+            o["config"]["name"] = "float32"
+        elif o.get("class_name") == "__keras_tensor__" and o["config"].get("dtype") in ("bfloat16", "float16"):
+            o["config"]["dtype"] = "float32"
+    tree = json.loads(config)
+    _walk(tree, fix)
+    return json.dumps(tree).encode()
+
+
+def _walk(o, visit) -> None:
+    if isinstance(o, dict):
+        visit(o)
+        for v in o.values():
+            _walk(v, visit)
+    elif isinstance(o, list):
+        for v in o:
+            _walk(v, visit)
 
 
 def _halved(h5: bytes) -> bytes:

@@ -47,18 +47,41 @@ def _parent_key(store, job, owners: dict[str, int], field: str = "init_from") ->
     return job.spec.get(f"reference_{field}") or _owner_key(store, job.spec.get(field), owners)
 
 
-def _member_keys(store, job, owners: dict[str, int]) -> list[str | None] | None:
-    """An ensemble's members as run keys (None for a file no run of this store wrote); "KEY#K"
-    for the K-th model of the ensemble run KEY."""
+def owner_keys(store, members: list[str], owners: dict[str, int] | None = None) -> list[str | None]:
+    """The run keys of the runs that wrote these ensemble members' files now (None for a file no
+    run of this store wrote); "KEY#K" for the K-th model of the ensemble run KEY."""
+    owners = owners if owners is not None else {**model_jobs(store), **model_jobs(store, kind="ensemble")}
+    keys = []
+    for path, k in map(member_ref, members):
+        key = _owner_key(store, path, owners)
+        keys.append(f"{key}#{k}" if key and k else key)
+    return keys
+
+
+def recorded_member_keys(store, job) -> list[str | None] | None:
+    """An ensemble's member keys as recorded when it was made, not as its member paths resolve now:
+    a path such as the shipped model's names other models over time. A seeded run carries them; a
+    run made here recorded them with its evaluation (ensembles since 2026-11-26); an older run has
+    those its export to the seed file recorded, where it was exported."""
     if job.kind != "ensemble":
         return None
     if job.spec.get("reference_member_keys"):
         return job.spec["reference_member_keys"]
-    keys = []
-    for path, k in map(member_ref, job.spec.get("members", [])):
-        key = _owner_key(store, path, owners)
-        keys.append(f"{key}#{k}" if key and k else key)
-    return keys
+    for trial in store.list_trials(job.id):
+        for artifact in store.list_artifacts(trial.id):
+            if (artifact.metrics or {}).get("member_keys"):
+                return artifact.metrics["member_keys"]
+    if REFERENCE_FILE.exists():
+        exported = {r["key"]: r for r in json.loads(REFERENCE_FILE.read_text())["runs"]}
+        return exported.get(run_key(job), {}).get("member_keys")
+    return None
+
+
+def _member_keys(store, job, owners: dict[str, int]) -> list[str | None] | None:
+    """An ensemble's members as run keys: those recorded when it was made, else its files' owners now."""
+    if job.kind != "ensemble":
+        return None
+    return recorded_member_keys(store, job) or owner_keys(store, job.spec.get("members", []), owners)
 
 
 def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths: dict[int, str] | None = None,

@@ -14,6 +14,7 @@ from ferlab.models.config import member_ref
 from ferlab.models.ensemble import average_models, check_member, member_at, members_of, read_model
 from ferlab.models.saved import load
 from ferlab.store import Store
+from ferlab.store.reference import owner_keys
 from ferlab.training.evaluate import EvalResult, evaluate_plain_and_flip
 from ferlab.training.fit import Log, foreground_worker, run_dir_for
 from ferlab.training.spec import EnsembleSpec
@@ -50,6 +51,7 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
         job_id = store.create_job("ensemble", spec.to_dict(), status="running", worker=foreground_worker()).id
     trial = None
     try:
+        member_keys = owner_keys(store, list(spec.members))    # before any member's file is replaced
         models = [load_member(p) for p in spec.members]
         dataset = load_dataset(store, spec.data)
         split_name = dataset.eval_split()
@@ -74,7 +76,7 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
         plain, flipped = evaluate_plain_and_flip(saved, split)
         store.add_artifact(trial.id, str(model_path), dataset=spec.data, split=split_name, accuracy=plain.accuracy,
                            metrics={"plain": plain.to_dict(), "tta": flipped.to_dict(), "members": scores,
-                                    "synthetic": dataset.synthetic})
+                                    "member_keys": member_keys, "synthetic": dataset.synthetic})
         store.finish_trial(trial.id, "completed")
         store.set_job_status(job_id, "completed")
         log(f"job {job_id} completed: ensemble of {len(scores)} ({model.count_params():,} parameters); "

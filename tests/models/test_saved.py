@@ -1,4 +1,5 @@
-"""Saving models: float16 weights halve the file, load with plain Keras and predict as before."""
+"""Saving models: float16 weights halve the file, load with plain Keras and predict as before; float32
+compute turns a mixed-precision model exact."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from ferlab.models import DEFAULTS, build_model
 from ferlab.models.layers import FaceAugment
-from ferlab.models.saved import load, save
+from ferlab.models.saved import compute_dtypes, load, save
 
 
 def test_float16_weights_halve_the_file_and_load_as_float32(tmp_path):
@@ -53,3 +54,28 @@ def test_float16_refuses_weights_out_of_its_range_and_unknown_dtypes(tmp_path):
     assert not (tmp_path / "big.keras").exists()
     with pytest.raises(ValueError, match="weights must be one of float32, float16"):
         save(model, tmp_path / "m.keras", weights="int8")
+
+
+def test_float32_compute_turns_a_mixed_precision_model_float32_with_the_same_weights(tmp_path):
+    keras.utils.set_random_seed(4)
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_model(DEFAULTS["compact"], augmentation=FaceAugment())
+    finally:
+        keras.config.set_dtype_policy("float32")
+    x = np.random.default_rng(4).integers(0, 256, (32, 48, 48, 1)).astype("float32")
+    kept = save(model, tmp_path / "kept.keras", weights="float16")
+    f32 = save(model, tmp_path / "f32.keras", weights="float16", compute="float32")
+    assert compute_dtypes(kept) == {"mixed_bfloat16", "float32"} and compute_dtypes(f32) == {"float32"}
+    assert b"bfloat16" not in zipfile.ZipFile(f32).read("config.json")
+    as_trained, exact = load(kept), keras.saving.load_model(f32, safe_mode=True)    # plain Keras reads it
+    assert {layer.dtype_policy.compute_dtype for layer in exact.layers} == {"float32"}
+    for a, b in zip(as_trained.weights, exact.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    p = np.asarray(as_trained(x, training=False), dtype="float32")
+    q = np.asarray(exact(x, training=False))
+    np.testing.assert_allclose(q.sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(q, p, atol=0.05)                 # bfloat16's rounding, no more
+    assert not np.array_equal(q, p)                             # it does compute otherwise
+    with pytest.raises(ValueError, match="compute must be one of as-trained, float32"):
+        save(model, tmp_path / "m.keras", compute="bfloat16")

@@ -163,3 +163,20 @@ def test_attach_names_a_run_model_file_after_checking_it_against_the_run(store, 
     assert store.model_paths(job) == [str(moved.resolve())]
     with pytest.raises(AttachError, match="has its model already"):
         attach_model(store, job, moved)
+
+
+def test_an_ensemble_records_which_runs_its_members_were_when_it_was_made(store, tiny_data, two_models):
+    from ferlab.store.reference import export_runs, owner_keys, recorded_member_keys, run_key
+
+    (a, path_a), (b, path_b) = two_models
+    result = build_ensemble(store, EnsembleSpec(data=tiny_data, members=(path_a, path_b)), log=quiet)
+    ensemble = store.get_job(result.job_id)
+    made_with = [run_key(store.get_job(a)), run_key(store.get_job(b))]
+    assert recorded_member_keys(store, ensemble) == made_with
+    # later another run's model is written to a member's path (as when a new default model is shipped)
+    newer = store.create_job("train", store.get_job(a).spec, status="completed")
+    store.add_artifact(store.start_trial(newer.id, 1, {}).id, path_a)
+    assert owner_keys(store, [path_a, path_b]) == [run_key(newer), made_with[1]]
+    assert recorded_member_keys(store, ensemble) == made_with
+    [exported] = export_runs(store, [ensemble.id], {})["runs"]
+    assert exported["member_keys"] == made_with
