@@ -53,7 +53,9 @@ class Predictor:
         self.model_path = Path(model_path)
         if not self.model_path.exists():
             raise FileNotFoundError(f"model {self.model_path} does not exist")
-        self.model = load(self.model_path)
+        # float32 whatever the model was trained in: one frame's faces gain nothing from mixed precision,
+        # and bfloat16/float16 run slower than float32 on most CPUs
+        self.model = load(self.model_path, compute="float32")
         self.detector, self.tta = detector, tta
 
     def classify(self, batch: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -24,7 +25,17 @@ MIXED_POLICIES = ("mixed_bfloat16", "mixed_float16")
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
-def load(path: str | Path, *, compile: bool = True) -> keras.Model:
+def load(path: str | Path, *, compile: bool = True, compute: str = "as-trained") -> keras.Model:
+    """The saved model; with compute="float32" a model saved in mixed precision computes in float32
+    (read through a rewritten copy; the file is left as it is): what Predict runs, exact and, on
+    CPUs without bf16 matrix units, faster, for a model trained on a GPU or in bfloat16."""
+    if compute not in COMPUTE_DTYPES:
+        raise ValueError(f"compute must be one of {', '.join(COMPUTE_DTYPES)}, not {compute!r}")
+    if compute == "float32" and _mixed(path):
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / Path(path).name
+            _rewrite(path, copy, config=_float32_compute)
+            return keras.saving.load_model(copy, safe_mode=True, compile=compile)
     return keras.saving.load_model(path, safe_mode=True, compile=compile)
 
 
@@ -43,19 +54,25 @@ def save(model: keras.Model, path: str | Path, *, weights: str = "float32", comp
     model.save(path)
     if weights == "float32" and compute == "as-trained":
         return path
-    with zipfile.ZipFile(path) as archive:
-        files = [(info.filename, archive.read(info)) for info in archive.infolist()]
     try:
-        files = [(name, _halved(data) if weights == "float16" and name.endswith(".h5")
-                  else _float32_compute(data) if compute == "float32" and name == "config.json" else data)
-                 for name, data in files]
+        _rewrite(path, path, weights=_halved if weights == "float16" else None,
+                 config=_float32_compute if compute == "float32" else None)
     except ValueError:
         path.unlink()                 # no file left that is not what was asked for
         raise
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    return path
+
+
+def _rewrite(source: str | Path, target: str | Path, *, weights=None, config=None) -> None:
+    """Copy a .keras archive, deflated, passing its weights (.h5) and config.json through the given
+    functions of their bytes."""
+    with zipfile.ZipFile(source) as archive:
+        files = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    files = [(name, weights(data) if weights and name.endswith(".h5")
+              else config(data) if config and name == "config.json" else data) for name, data in files]
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in files:
             archive.writestr(name, data)
-    return path
 
 
 def compute_dtypes(path: str | Path) -> set[str]:
@@ -64,6 +81,15 @@ def compute_dtypes(path: str | Path) -> set[str]:
     _walk(json.loads(zipfile.ZipFile(path).read("config.json")),
           lambda o: found.add(o["config"]["name"]) if o.get("class_name") == "DTypePolicy" else None)
     return found
+
+
+def _mixed(path: str | Path) -> bool:
+    """Whether a saved model computes in mixed precision anywhere (False for a file that is no
+    .keras archive: Keras's own reading says what is wrong with it)."""
+    try:
+        return bool(compute_dtypes(path) & set(MIXED_POLICIES))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return False
 
 
 def _float32_compute(config: bytes) -> bytes:

@@ -79,3 +79,37 @@ def test_float32_compute_turns_a_mixed_precision_model_float32_with_the_same_wei
     assert not np.array_equal(q, p)                             # it does compute otherwise
     with pytest.raises(ValueError, match="compute must be one of as-trained, float32"):
         save(model, tmp_path / "m.keras", compute="bfloat16")
+
+
+def test_load_can_compute_in_float32_without_touching_the_file(tmp_path):
+    keras.utils.set_random_seed(5)
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_model(DEFAULTS["compact"])
+    finally:
+        keras.config.set_dtype_policy("float32")
+    path = save(model, tmp_path / "bf16.keras")
+    before = path.read_bytes()
+    as_trained, exact = load(path), load(path, compute="float32")
+    assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in as_trained.layers}
+    assert {layer.dtype_policy.name for layer in exact.layers} == {"float32"}
+    assert path.read_bytes() == before and compute_dtypes(path) == {"mixed_bfloat16", "float32"}
+    x = np.random.default_rng(5).integers(0, 256, (8, 48, 48, 1)).astype("float32")
+    np.testing.assert_allclose(np.asarray(exact(x)), np.asarray(as_trained(x), dtype="float32"), atol=0.05)
+    (tmp_path / "broken.keras").write_bytes(b"not a zip")
+    with pytest.raises(ValueError):                       # Keras's own message about the file
+        load(tmp_path / "broken.keras", compute="float32")
+
+
+def test_predict_computes_in_float32_whatever_the_model_was_trained_in(tmp_path):
+    from ferlab.inference.predictor import Predictor
+
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_model(DEFAULTS["compact"])
+    finally:
+        keras.config.set_dtype_policy("float32")
+    predictor = Predictor(save(model, tmp_path / "bf16.keras"))
+    assert {layer.dtype_policy.compute_dtype for layer in predictor.model.layers} == {"float32"}
+    faces = np.random.default_rng(6).integers(0, 256, (3, 48, 48, 1)).astype("float32")
+    assert predictor.classify(faces).shape == (3, 7)
