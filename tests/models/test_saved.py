@@ -56,13 +56,18 @@ def test_float16_refuses_weights_out_of_its_range_and_unknown_dtypes(tmp_path):
         save(model, tmp_path / "m.keras", weights="int8")
 
 
-def test_float32_compute_turns_a_mixed_precision_model_float32_with_the_same_weights(tmp_path):
-    keras.utils.set_random_seed(4)
+def _trained_in_bfloat16(seed: int, augmentation=None) -> keras.Model:
+    """A compact model built under the mixed_bfloat16 policy, as `--precision mixed_bfloat16` builds it."""
+    keras.utils.set_random_seed(seed)
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
-        model = build_model(DEFAULTS["compact"], augmentation=FaceAugment())
+        return build_model(DEFAULTS["compact"], augmentation=augmentation)
     finally:
         keras.config.set_dtype_policy("float32")
+
+
+def test_float32_compute_turns_a_mixed_precision_model_float32_with_the_same_weights(tmp_path):
+    model = _trained_in_bfloat16(seed=4, augmentation=FaceAugment())
     x = np.random.default_rng(4).integers(0, 256, (32, 48, 48, 1)).astype("float32")
     kept = save(model, tmp_path / "kept.keras", weights="float16")
     f32 = save(model, tmp_path / "f32.keras", weights="float16", compute="float32")
@@ -82,12 +87,7 @@ def test_float32_compute_turns_a_mixed_precision_model_float32_with_the_same_wei
 
 
 def test_load_can_compute_in_float32_without_touching_the_file(tmp_path):
-    keras.utils.set_random_seed(5)
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    try:
-        model = build_model(DEFAULTS["compact"])
-    finally:
-        keras.config.set_dtype_policy("float32")
+    model = _trained_in_bfloat16(seed=5)
     path = save(model, tmp_path / "bf16.keras")
     before = path.read_bytes()
     as_trained, exact = load(path), load(path, compute="float32")
@@ -104,11 +104,7 @@ def test_load_can_compute_in_float32_without_touching_the_file(tmp_path):
 def test_predict_computes_in_float32_whatever_the_model_was_trained_in(tmp_path):
     from ferlab.inference.predictor import Predictor
 
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    try:
-        model = build_model(DEFAULTS["compact"])
-    finally:
-        keras.config.set_dtype_policy("float32")
+    model = _trained_in_bfloat16(seed=6)
     predictor = Predictor(save(model, tmp_path / "bf16.keras"))
     assert {layer.dtype_policy.compute_dtype for layer in predictor.model.layers} == {"float32"}
     faces = np.random.default_rng(6).integers(0, 256, (3, 48, 48, 1)).astype("float32")
