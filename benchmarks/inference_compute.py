@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/inference_compute.py [--model ferlab/assets/ferlab-default.keras] [--faces 1024]
 
-Loads the model, rebuilds it from its config with every mixed policy set to float32 and the same
-weights, and times one `predict` (batch 256) of real FER2013 PublicTest faces for each, in this
+Loads the model as saved and with every mixed policy set to float32 (`load(compute="float32")`, as
+Predict loads it), and times one `predict` (batch 256) of real FER2013 PublicTest faces for each, in this
 process, after a warm-up; prints the seconds, the ratio, and how many faces get the same class from
 both. Runs trained in mixed bfloat16 compute in it as saved, which is slower than float32 on CPUs
 without AMX; the shipped model computes in float32 since 2026-11-26 (`scripts/ship_model.py
@@ -15,18 +15,15 @@ the CPU otherwise idle.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ferlab.data.readers import read_folders  # noqa: E402
@@ -43,10 +40,7 @@ def main() -> None:
         sys.exit(f"needs FER2013 image folders at {folders}")
     x = read_folders(folders)["val"].images[: args.faces].astype("float32")[..., None]
     saved = load(args.model, compile=False)
-    config = zipfile.ZipFile(args.model).read("config.json").decode()
-    f32 = keras.models.model_from_json(json.dumps(json.loads(
-        config.replace('"mixed_bfloat16"', '"float32"').replace('"mixed_float16"', '"float32"'))))
-    f32.set_weights(saved.get_weights())
+    f32 = load(args.model, compile=False, compute="float32")     # what Predict runs
     seconds, classes = {}, {}
     for name, model in (("as saved", saved), ("float32", f32)):
         model.predict(x[:512], batch_size=256, verbose=0)

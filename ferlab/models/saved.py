@@ -78,7 +78,9 @@ def _rewrite(source: str | Path, target: str | Path, *, weights=None, config=Non
 def compute_dtypes(path: str | Path) -> set[str]:
     """The dtype policies a saved model's layers compute with, read from its config alone."""
     found: set[str] = set()
-    _walk(json.loads(zipfile.ZipFile(path).read("config.json")),
+    with zipfile.ZipFile(path) as archive:
+        config = archive.read("config.json")
+    _walk(json.loads(config),
           lambda o: found.add(o["config"]["name"]) if o.get("class_name") == "DTypePolicy" else None)
     return found
 
