@@ -228,9 +228,15 @@ def _stage(n: int, total: int, previous: int | None, job, trial, epochs, command
 """
 
 
+def _on_gpu(machine: str) -> bool:
+    """Whether a run's recorded machine (ferlab.config.machine, or --machine of a brought-back store)
+    is a GPU machine."""
+    return any(word in machine for word in ("GPU", "NVIDIA", "(lent)"))
+
+
 def _where(machine: str) -> str:
     """The machine a stage ran on, as the card says it."""
-    if "GPU" in machine:
+    if _on_gpu(machine):
         return machine
     return f"{machine}, no GPU, part of it shared with other work on the same cores"
 
@@ -293,8 +299,10 @@ Each member alone on the same split:
     params = sum(g[-1][1].params or 0 for g in groups)
     shift_words = (f"; **{shift.accuracy:.4f}** with flip + shift TTA (10 views: the face and its mirror image,\n"
                    "  each also moved 2 pixels up, down, left and right)" if shift else "")
-    on_gpu = sum(len(es) for g in groups for j, _, es in g if "GPU" in j.spec.get("reference_machine", machine))
-    hardware = (f"({on_gpu} of them on a lent GPU, the others on 2-core CPUs)" if on_gpu else "on 2-core CPUs")
+    on_gpu = sum(len(es) for g in groups for j, _, es in g if _on_gpu(j.spec.get("reference_machine", machine)))
+    total = sum(len(es) for g in groups for _, _, es in g)
+    hardware = ("all on a lent GPU" if on_gpu == total else
+                f"({on_gpu} of them on a lent GPU, the others on 2-core CPUs)" if on_gpu else "on 2-core CPUs")
     half16 = getattr(args, "weights", "float32") == "float16"
     exact = getattr(args, "compute", "as-trained") == "float32"
     storage = ((" Its weights are stored as float16 (half the file) and read back as float32; every figure below\n"

@@ -156,6 +156,40 @@ def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tm
     assert '--weights float16 --compute as-trained` from' in kept and "computes in float32" not in kept
 
 
+def test_the_card_says_where_the_epochs_ran(store):
+    """All on a lent GPU, some of them, or none: from each run's recorded machine."""
+    import argparse
+
+    import numpy as np
+
+    from ferlab.inference.models import SHIPPED
+    from ferlab.training.evaluate import metrics_from_predictions
+
+    ship = _ship_model()
+    spec = preset("ferlab-compact", data="fer2013").to_dict()
+
+    def run(machine, epochs):
+        job = store.create_job("train", {**spec, "reference_key": f"train-{machine[:3]}-{epochs}",
+                                         "reference_command": "ferlab train", "reference_machine": machine},
+                               status="completed", origin="reference")
+        trial = store.start_trial(job.id, 1, {}, params=1_391_223)
+        for epoch in range(1, epochs + 1):
+            store.record_epoch(trial.id, epoch, loss=1.0, accuracy=0.5, val_loss=1.1, val_accuracy=0.6, seconds=2)
+        return ship.lineage(store, job.id)
+
+    gpu, gpu2, cpu = run("NVIDIA H200 (lent), 16 CPUs", 3), run("NVIDIA H200 (lent), 16 CPUs", 2), run("x86_64, 2 CPUs", 4)
+    labels = np.arange(14) % 7
+    result = metrics_from_predictions(labels, labels)
+    args = argparse.Namespace(command=["ferlab ensemble 1 2 --data fer2013"], note="")
+
+    def card(groups):
+        return ship.card(store.create_job("ensemble", {}), groups, [(g, result, result) for g in groups],
+                         result, result, args, SHIPPED, "this machine")
+
+    assert "after 5\nepochs all on a lent GPU." in card([gpu, gpu2])
+    assert "after 7\nepochs (3 of them on a lent GPU, the others on 2-core CPUs)." in card([gpu, cpu])
+
+
 def test_member_groups_open_an_ensemble_among_the_members(store, tmp_path):
     ship = _ship_model()
     spec = preset("ferlab-compact", data="fer2013").to_dict()

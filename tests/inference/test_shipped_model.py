@@ -12,7 +12,7 @@ CARD = REPO / "docs" / "model-card.md"
 
 
 @pytest.mark.fer2013
-@pytest.mark.timeout(900)      # six models (one 8-conv) over 3,589 faces twice: minutes on 2 busy cores
+@pytest.mark.timeout(900)      # three models (one 8-conv) over 3,589 faces twice: minutes on 2 busy cores
 def test_shipped_model_scores_what_its_card_says_on_publictest(fer2013, tmp_path):
     from ferlab.data.readers import read_folders
     from ferlab.inference.models import SHIPPED
