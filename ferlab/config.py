@@ -31,8 +31,25 @@ def run_dir(job_id: int) -> Path:
     return runs_dir() / f"job-{job_id}"
 
 
+NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")     # one folder per GPU the NVIDIA driver sees
+
+
+def gpus() -> list[str]:
+    """The NVIDIA GPUs of this machine by model name, from the driver's files (no framework is
+    imported, so it costs nothing where there is none); [] without the driver."""
+    names = []
+    try:
+        for info in sorted(NVIDIA_GPUS.glob("*/information")):
+            names += [line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
+                      if line.startswith("Model:")]
+    except OSError:
+        pass
+    return names
+
+
 def machine() -> str:
-    """This machine in words: architecture, CPU model, cores (what a reader needs to weigh a time)."""
+    """This machine in words: architecture, CPU model, cores, and its GPUs where it has any (what a
+    reader needs to weigh a time)."""
     model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -41,4 +58,5 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.machine()}, {model}{os.cpu_count()} CPUs"
+    found = gpus()
+    return f"{platform.machine()}, {model}{os.cpu_count()} CPUs" + (f", GPU {', '.join(found)}" if found else "")

@@ -229,9 +229,9 @@ def _stage(n: int, total: int, previous: int | None, job, trial, epochs, command
 
 
 def _on_gpu(machine: str) -> bool:
-    """Whether a run's recorded machine (ferlab.config.machine, or --machine of a brought-back store)
-    is a GPU machine."""
-    return any(word in machine for word in ("GPU", "NVIDIA", "(lent)"))
+    """Whether a run's recorded machine (ferlab.config.machine, which names a GPU where there is one,
+    or --machine of a brought-back store) is a GPU machine."""
+    return "GPU" in machine
 
 
 def _where(machine: str) -> str:

@@ -215,3 +215,17 @@ def test_a_model_attached_to_a_reference_run_stays_when_the_store_is_opened_agai
     assert reopened.model_paths(job.id) == [attached]
     [again] = reopened.list_artifacts(art.trial_id)
     assert again.accuracy == 0.48 and again.kind == "model"
+
+
+def test_the_machine_a_run_records_names_its_gpus(monkeypatch, tmp_path):
+    """A run trained on a GPU says so in its machine (what the model card reads), from the NVIDIA
+    driver's files; a machine without the driver is described by its CPUs alone."""
+    monkeypatch.setattr(config, "NVIDIA_GPUS", tmp_path / "none")
+    cpu_only = config.machine()
+    assert cpu_only.endswith(" CPUs") and "GPU" not in cpu_only
+    info = tmp_path / "gpus" / "0000:18:00.0" / "information"
+    info.parent.mkdir(parents=True)
+    info.write_text("Model: \t\t NVIDIA H200\nIRQ:   \t\t 165\nGPU UUID: \t GPU-7439f9f0\nBus Type: \t PCIe\n")
+    monkeypatch.setattr(config, "NVIDIA_GPUS", tmp_path / "gpus")
+    assert config.gpus() == ["NVIDIA H200"]
+    assert config.machine() == f"{cpu_only}, GPU NVIDIA H200"
