@@ -239,7 +239,8 @@ def cmd_ensemble(args) -> int:
     from ferlab.training.spec import EnsembleSpec
 
     store = _store()
-    spec = EnsembleSpec(data=args.data, members=tuple(_member_file(store, m) for m in args.members)).check()
+    spec = EnsembleSpec(data=args.data, members=tuple(_member_file(store, m) for m in args.members),
+                        flip=args.flip).check()
     if args.background:
         return _submit(store, "ensemble", spec.to_dict())
     from ferlab.training.ensemble import build_ensemble
@@ -686,7 +687,9 @@ def build_parser() -> argparse.ArgumentParser:
     en = sub.add_parser("ensemble", help="average trained models into one .keras model and evaluate it")
     en.add_argument("members", nargs="+", metavar="MODEL",
                     help="two or more .keras files, or job numbers (their trained model); FILE#K or JOB#K: "
-                    "only the K-th model of that ensemble (e.g. the shipped model's second)")
+                    "only the K-th model of that ensemble (e.g. the shipped model's second); one is enough with --flip")
+    en.add_argument("--flip", action="store_true", help="average each model over the face and its mirror image "
+                    "too: flip test-time augmentation saved inside the model (twice the computation per face)")
     en.add_argument("--data", required=True, help="imported data set name, a path, or `demo`: evaluated on its "
                     "test split (val where there is none)")
     en.add_argument("--background", action="store_true", help="queue it for a worker instead (starts one if none runs)")

@@ -187,6 +187,18 @@ def test_an_ensemble_job_from_the_form(store, tmp_path):
     assert not at.exception and "Queued job 3" in at.success[0].value
     job = store.get_job(3)
     assert job.kind == "ensemble" and job.status == "queued" and job.spec["members"] == paths
+    assert job.spec["flip"] is False
+
+    # with mirror images one model is enough, and the spec says so
+    at = run_page("experiments")
+    at.segmented_control[0].set_value("Ensemble").run()
+    at.multiselect(key="ensemble_members").select(first).run()
+    assert "an ensemble needs at least two models" in at.error[0].value
+    at.checkbox(key="ensemble_flip").check().run()
+    assert not at.error and not at.button[0].disabled
+    at.button[0].click().run()
+    assert "Queued job 4" in at.success[0].value
+    assert store.get_job(4).spec == {"data": "demo", "members": paths[:1], "flip": True}
 
 
 def test_an_ensemble_from_the_form_can_take_one_model_of_another_ensemble(store):
@@ -367,7 +379,14 @@ def test_predict_page_offers_completed_models_and_marks_demo_ones(store, tmp_pat
     assert "job 1: demo, test acc 40.0% [SYNTHETIC demo]" in options[-1]
     if SHIPPED.exists():
         assert options[0].startswith("shipped default")
+        from ferlab.models.ensemble import mirrors_faces
+        from ferlab.models.saved import load
+
+        # the shipped model says whether it averages each face with its mirror image itself
+        said = any("mirror image itself" in c.value for c in at.caption)
+        assert said == mirrors_faces(load(SHIPPED, compile=False))
     at.selectbox[0].select_index(len(options) - 1).run()
+    assert not any("mirror image itself" in c.value for c in at.caption)
     assert any("SYNTHETIC demo set" in w.value for w in at.warning)
     assert [t.label for t in at.tabs] == ["Photos", "Webcam"]
 

@@ -154,6 +154,14 @@ def test_an_ensemble_card_has_each_member_with_its_stages_and_commands(store, tm
     kept = ship.card(store.create_job("ensemble", {}), groups, [(g, result, result) for g in groups],
                      result, result, args, SHIPPED, "this machine")
     assert '--weights float16 --compute as-trained` from' in kept and "computes in float32" not in kept
+    # a model that mirrors faces itself (ferlab ensemble --flip): one figure, said to include the mirror image
+    mirrored = ship.card(store.create_job("ensemble", {}), groups, [(g, result, result) for g in groups],
+                         result, result, args, SHIPPED, "this machine", shift=result, mirrored=True)
+    assert "over each face and its mirror image (flip test-time augmentation built into the model" in mirrored
+    assert "- Accuracy **1.0000**, each face averaged with its mirror image inside the model" in mirrored
+    assert "without test-time augmentation" not in mirrored and "with flip TTA)" not in mirrored
+    assert "This model reaches 100.00%\n(its mirror image averaged in) on PublicTest" in mirrored
+    assert "reaches 100.00%\n(100.00% with flip TTA) on PublicTest" in kept
 
 
 def test_the_card_says_where_the_epochs_ran(store):

@@ -48,6 +48,7 @@ def crops(gray: np.ndarray, boxes: list[Box], margin: float = MARGIN) -> np.ndar
 
 class Predictor:
     def __init__(self, model_path: str | Path, detector: str = DEFAULT_DETECTOR, tta: bool = False):
+        from ferlab.models.ensemble import mirrors_faces
         from ferlab.models.saved import load
 
         self.model_path = Path(model_path)
@@ -56,7 +57,9 @@ class Predictor:
         # float32 whatever the model was trained in: one frame's faces gain nothing from mixed precision,
         # and bfloat16/float16 run slower than float32 on most CPUs
         self.model = load(self.model_path, compute="float32")
-        self.detector, self.tta = detector, tta
+        # a model that averages each face with its mirror image itself gains nothing from flip TTA
+        self.mirrors = mirrors_faces(self.model)
+        self.detector, self.tta = detector, tta and not self.mirrors
 
     def classify(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities for an N x 48 x 48 x 1 batch, in one model call."""

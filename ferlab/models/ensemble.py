@@ -2,7 +2,9 @@
 
 The members keep their own layers (augmentation included, inactive at inference) and precision;
 the average is taken in float32. The result saves and loads as one `.keras` file (safe mode), so
-Predict, `ferlab evaluate` and `ferlab predict` use it like any single model.
+Predict, `ferlab evaluate` and `ferlab predict` use it like any single model. Built with
+`flip=True`, it also averages each member over the face and its mirror image (flip test-time
+augmentation inside the model: whoever calls it gets it, at twice the computation).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from keras import layers
 
 from ferlab.labels import IMAGE_SIZE, NUM_CLASSES
 from ferlab.models.config import ENSEMBLE_NAME, MEMBER_PREFIX
+from ferlab.models.layers import MirrorFace
 from ferlab.models.saved import load
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
@@ -59,18 +62,27 @@ def member_at(model: keras.Model, k: int, path, doing: str, number=str, drop: st
     return members[k - 1]
 
 
-def average_models(models: Sequence[keras.Model], name: str = ENSEMBLE_NAME) -> keras.Model:
+def mirrors_faces(model: keras.Model) -> bool:
+    """Whether `model` averages each face with its mirror image itself (an ensemble built with
+    flip=True): flip TTA on top of it computes twice for the same probabilities."""
+    return any(isinstance(layer, MirrorFace) for layer in model.layers)
+
+
+def average_models(models: Sequence[keras.Model], name: str = ENSEMBLE_NAME, flip: bool = False) -> keras.Model:
     """One model whose output is the mean of the members' probabilities, each member weighing the
     same: an ensemble given as a member adds its own members (so `ensemble A B` then `ensemble AB C`
-    weighs A, B and C alike). Members are renamed member_1, member_2, ... so that several copies of
-    one architecture can sit side by side."""
+    weighs A, B and C alike; whether the result mirrors faces is `flip`'s, not the members'). Members
+    are renamed member_1, member_2, ... so that several copies of one architecture can sit side by
+    side. flip=True: each member also sees the mirror image, and one model is enough."""
     for i, model in enumerate(models, 1):
         check_member(model, f"model {i} ({model.name})")
     members = [m for model in models for m in members_of(model)]
-    if len(members) < 2:
-        raise ValueError("an ensemble needs at least two models")
+    if len(members) < (1 if flip else 2):
+        raise ValueError("an ensemble needs at least two models (or one, averaged with its mirror image)")
     for i, member in enumerate(members, 1):
         member.name = f"{MEMBER_PREFIX}{i}"
     face = keras.Input(INPUT_SHAPE, name="face")
-    mean = layers.Average(dtype="float32", name="emotion")([member(face) for member in members])
+    views = [face, MirrorFace(name="mirror")(face)] if flip else [face]
+    outputs = [member(view) for member in members for view in views]
+    mean = layers.Average(dtype="float32", name="emotion")(outputs)
     return keras.Model(face, mean, name=name)

@@ -115,3 +115,20 @@ def bilinear(images, src_x, src_y):
     top = read(y0, x0) * (1.0 - fx) + read(y0, x1) * fx
     bottom = read(y1, x0) * (1.0 - fx) + read(y1, x1) * fx
     return top * (1.0 - fy) + bottom * fy
+
+
+@keras.saving.register_keras_serializable(package="ferlab")
+class MirrorFace(keras.layers.Layer):
+    """The face's mirror image (left and right swapped), always, in training and inference alike: an
+    ensemble built with `flip=True` feeds each member the face and this, and averages the two (flip
+    test-time augmentation inside the model, so every caller of the model gets it)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+
+    def call(self, images):
+        return ops.flip(images, axis=2)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

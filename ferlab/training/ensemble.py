@@ -66,7 +66,7 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
                                "accuracy_tta": flipped.accuracy})
                 log(f"member {where}: {split_name} accuracy {plain.accuracy:.4f} "
                     f"({flipped.accuracy:.4f} with flip TTA)")
-        model = average_models(models)
+        model = average_models(models, flip=spec.flip)
         trial = store.start_trial(job_id, 1, spec.to_dict(), params=model.count_params())
         run_dir = run_dir_for(job_id)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +79,8 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
                                     "member_keys": member_keys, "synthetic": dataset.synthetic})
         store.finish_trial(trial.id, "completed")
         store.set_job_status(job_id, "completed")
-        log(f"job {job_id} completed: ensemble of {len(scores)} ({model.count_params():,} parameters); "
+        log(f"job {job_id} completed: ensemble of {len(scores)}{' with their mirror images' if spec.flip else ''} "
+            f"({model.count_params():,} parameters); "
             f"{split_name} accuracy {plain.accuracy:.4f} ({flipped.accuracy:.4f} with flip TTA); model {model_path}")
         return EnsembleResult(job_id, model_path, model.count_params(), split_name, plain, flipped, scores)
     except BaseException as exc:

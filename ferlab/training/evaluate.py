@@ -9,6 +9,7 @@ import numpy as np
 
 from ferlab.data.dataset import Split
 from ferlab.labels import CLASSES, NUM_CLASSES
+from ferlab.models.ensemble import mirrors_faces
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,13 @@ def tta_views(x: np.ndarray, tta: bool | str) -> list[np.ndarray]:
 
 def view_probabilities(model: keras.Model, images: np.ndarray, tta: bool | str = False,
                        batch_size: int = 256) -> list[np.ndarray]:
-    """The model's class probabilities for each test-time view of the faces (tta_views' order)."""
-    return [np.asarray(model.predict(v, batch_size=batch_size, verbose=0), dtype=np.float64)
-            for v in tta_views(as_model_input(images), tta)]
+    """The model's class probabilities for each test-time view of the faces (tta_views' order); for
+    a model that averages each face with its mirror image itself, the unmirrored views alone (the
+    mirrored ones would give the same probabilities again)."""
+    views = tta_views(as_model_input(images), tta)
+    if len(views) > 1 and mirrors_faces(model):
+        views = views[::2]
+    return [np.asarray(model.predict(v, batch_size=batch_size, verbose=0), dtype=np.float64) for v in views]
 
 
 def predict_proba(model: keras.Model, images: np.ndarray, tta: bool | str = False, batch_size: int = 256) -> np.ndarray:
@@ -96,10 +101,11 @@ def evaluate(model: keras.Model, split: Split, tta: bool | str = False) -> EvalR
 
 def evaluate_plain_and_flip(model: keras.Model, split: Split, batch_size: int = 256) -> tuple[EvalResult, EvalResult]:
     """evaluate(model, split) and evaluate(model, split, tta=True) from two passes, not three: the
-    plain view's predictions are the first half of the flip average."""
-    plain, mirrored = view_probabilities(model, split.images, "flip", batch_size)
-    return (metrics_from_predictions(split.labels, plain.argmax(axis=1)),
-            metrics_from_predictions(split.labels, ((plain + mirrored) / 2).argmax(axis=1), tta=True))
+    plain view's predictions are the first half of the flip average (one pass, and the same figure
+    twice, for a model that mirrors faces itself)."""
+    views = view_probabilities(model, split.images, "flip", batch_size)
+    return (metrics_from_predictions(split.labels, views[0].argmax(axis=1)),
+            metrics_from_predictions(split.labels, (sum(views) / len(views)).argmax(axis=1), tta=True))
 
 
 @dataclass(frozen=True)

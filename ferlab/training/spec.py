@@ -190,15 +190,18 @@ class TuneSpec:
 class EnsembleSpec:
     """Average the class probabilities of trained models (.keras files, at least two; "FILE#K" is
     the K-th model of the ensemble in FILE) and evaluate the result on `data`'s test split (val
-    where there is none)."""
+    where there is none). flip: each model also sees the face's mirror image, averaged in (flip
+    test-time augmentation inside the saved model; then one model is enough)."""
 
     data: str = "demo"
     members: tuple[str, ...] = ()
+    flip: bool = False
 
     def errors(self) -> dict[str, str]:
         e = {}
-        if len(self.members) < 2:
-            e["members"] = "an ensemble needs at least two models"
+        if len(self.members) < (1 if self.flip else 2):
+            e["members"] = ("name a model to average with its mirror image" if self.flip
+                            else "an ensemble needs at least two models (or one, with flip)")
         elif len(set(self.members)) != len(self.members):
             e["members"] = "a model is named twice; an ensemble of copies is the model itself"
         else:
@@ -222,18 +225,18 @@ class EnsembleSpec:
         files = [(PurePath(p).parent.name if PurePath(p).name == "model.keras" else PurePath(p).stem)
                  + (f"#{k}" if k else "") for p, k in refs]
         named = [name or f for f, name in zip_longest(files, names[:len(files)])]
-        return f"ensemble: {' + '.join(named)}"
+        return f"ensemble: {' + '.join(named)}" + (" (+ mirror images)" if self.flip else "")
 
     @staticmethod
     def label_of(spec: dict) -> str:
         """An ensemble job's label; a seeded reference ensemble names its members by their job
         numbers in this store ("member_labels"), not by the run folders of the store it was made in."""
-        return EnsembleSpec(data=spec.get("data", ""), members=tuple(spec.get("members", ()))).label(
-            spec.get("member_labels") or [])
+        return EnsembleSpec(data=spec.get("data", ""), members=tuple(spec.get("members", ())),
+                            flip=bool(spec.get("flip"))).label(spec.get("member_labels") or [])
 
     def to_dict(self) -> dict:
-        return {"data": self.data, "members": list(self.members)}
+        return {"data": self.data, "members": list(self.members), "flip": self.flip}
 
     @classmethod
     def from_dict(cls, d: dict) -> "EnsembleSpec":
-        return cls(data=d["data"], members=tuple(d["members"]))
+        return cls(data=d["data"], members=tuple(d["members"]), flip=bool(d.get("flip", False)))

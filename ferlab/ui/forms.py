@@ -168,7 +168,11 @@ def ensemble_form(datasets: list[str], models=()) -> tuple[EnsembleSpec, dict]:
                             format_func=lambda m: m.label, placeholder="two or more trained models",
                             help="An ensemble counts as all the models it averages; pick \"model K of N\" "
                                  "to take one of them alone.")
-    spec = EnsembleSpec(data=data, members=tuple(m.path for m in picked))
+    flip = st.checkbox("Average with mirror images", key="ensemble_flip",
+                       help="Each model also sees the face's mirror image and the two are averaged: flip "
+                            "test-time augmentation saved inside the model, so Predict and every caller get "
+                            "it, at twice the computation per face. One model is then enough.")
+    spec = EnsembleSpec(data=data, members=tuple(m.path for m in picked), flip=flip)
     errors = spec.errors()
     if picked:
         _field_error(errors, "members")

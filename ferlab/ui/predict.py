@@ -35,7 +35,10 @@ def model_picker(store: Store):
     if choice.synthetic:
         st.warning("This model was trained on the SYNTHETIC demo set: expect nonsense on real faces.")
     with friendly_errors("Loading the model"):
-        return _predictor(choice.path, detector, tta)
+        predictor = _predictor(choice.path, detector, tta)
+        if predictor.mirrors:
+            right.caption("This model averages each face with its mirror image itself.")
+        return predictor
     st.stop()
 
 

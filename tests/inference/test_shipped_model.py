@@ -20,8 +20,9 @@ def test_shipped_model_scores_what_its_card_says_on_publictest(fer2013, tmp_path
     from ferlab.training.evaluate import evaluate_plain_and_flip
 
     card = CARD.read_text()
-    stated = re.search(r"Accuracy \*\*(0\.\d{4})\*\* without test-time augmentation; \*\*(0\.\d{4})\*\* with flip TTA",
-                       card)
+    # a model with flip TTA built in (ferlab ensemble --flip) states one figure, which flip TTA keeps
+    stated = re.search(r"Accuracy \*\*(0\.\d{4})\*\*(?: without test-time augmentation; \*\*(0\.\d{4})\*\* with "
+                       r"flip TTA|, each face averaged with its mirror image inside the model)", card)
     assert stated, "the model card states no PublicTest accuracy"
     (tmp_path / "publictest").mkdir()
     (tmp_path / "publictest" / "val").symlink_to(fer2013 / "val")     # the val split alone, as read from files
@@ -31,5 +32,5 @@ def test_shipped_model_scores_what_its_card_says_on_publictest(fer2013, tmp_path
     plain, flipped = evaluate_plain_and_flip(model, split)
     # within 4 of 3,589 faces: oneDNN's float32 kernels may round otherwise on other CPUs
     assert plain.accuracy == pytest.approx(float(stated[1]), abs=0.0011)
-    assert flipped.accuracy == pytest.approx(float(stated[2]), abs=0.0011)
+    assert flipped.accuracy == pytest.approx(float(stated[2] or stated[1]), abs=0.0011)
     assert f"{float(stated[1]):.2%}" in (REPO / "README.md").read_text()

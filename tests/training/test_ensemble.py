@@ -60,7 +60,9 @@ def test_the_ensemble_is_the_mean_of_its_members_and_is_stored_like_a_model(stor
 
 def test_bad_members_get_a_clear_error_and_a_failed_job(store, tiny_data, two_models, tmp_path):
     path = two_models[0][1]
-    assert EnsembleSpec(tiny_data, (path,)).errors() == {"members": "an ensemble needs at least two models"}
+    assert EnsembleSpec(tiny_data, (path,)).errors() == {
+        "members": "an ensemble needs at least two models (or one, with flip)"}
+    assert EnsembleSpec(tiny_data, (), flip=True).errors() == {"members": "name a model to average with its mirror image"}
     assert "named twice" in EnsembleSpec(tiny_data, (path, path)).errors()["members"]
     assert "not a .keras model file" in EnsembleSpec(tiny_data, (path, "weights.h5")).errors()["members"]
 
@@ -125,6 +127,61 @@ def test_an_ensemble_as_a_member_adds_all_its_models_or_the_one_named(store, tin
     assert r.returncode == 0, r.stderr
     assert [m["path"] for m in json.loads(r.stdout)["members"]] == [f"{pair.model_path}#1", str(third.model_path)]
 
+
+
+def test_flip_averages_each_model_with_the_mirror_image_inside_the_saved_model(store, tiny_data, two_models,
+                                                                               tmp_path):
+    from ferlab.data import load_dataset
+    from ferlab.inference.predictor import Predictor
+    from ferlab.models.ensemble import mirrors_faces
+    from ferlab.training.evaluate import evaluate, evaluate_plain_and_flip, view_probabilities
+
+    paths = [p for _, p in two_models]
+    spec = EnsembleSpec(tiny_data, tuple(paths), flip=True)
+    result = build_ensemble(store, spec, log=quiet)
+    model = keras.saving.load_model(result.model_path, safe_mode=True)
+    singles = [keras.saving.load_model(p) for p in paths]
+    faces = np.random.default_rng(3).integers(0, 256, (8, 48, 48, 1)).astype("float32")
+    mirrored = faces[:, :, ::-1]
+    assert not np.array_equal(faces, mirrored)
+    mean = np.mean([m.predict(v, verbose=0) for m in singles for v in (faces, mirrored)], axis=0)
+    got = model.predict(faces, verbose=0)
+    np.testing.assert_allclose(got, mean, atol=1e-6)
+    np.testing.assert_allclose(model.predict(mirrored, verbose=0), got, atol=1e-6)  # a face and its mirror agree
+    plain_mean = np.mean([m.predict(faces, verbose=0) for m in singles], axis=0)
+    assert np.abs(got - plain_mean).max() > 1e-4      # and it is not the plain ensemble
+    assert mirrors_faces(model) and not mirrors_faces(singles[0])
+    assert result.params == sum(m.count_params() for m in singles)
+
+    # flip TTA on top adds no view: the model's own figure is its flip-TTA figure
+    split = load_dataset(store, tiny_data)["test"]
+    assert len(view_probabilities(model, split.images, "flip")) == 1
+    assert len(view_probabilities(model, split.images, "shift")) == 5
+    plain, flipped = evaluate_plain_and_flip(model, split)
+    assert plain.accuracy == flipped.accuracy == result.evaluation.accuracy == result.evaluation_tta.accuracy
+    shift = evaluate(model, split, tta="shift")
+    assert shift.n == split.images.shape[0] and 0.0 <= shift.accuracy <= 1.0
+    predictor = Predictor(result.model_path, tta=True)
+    assert predictor.mirrors and not predictor.tta
+    np.testing.assert_allclose(predictor.classify(faces), got, atol=1e-5)
+    assert not Predictor(paths[0], tta=True).mirrors
+
+    job = store.get_job(result.job_id)
+    assert job.spec["flip"] is True and EnsembleSpec.from_dict(job.spec) == spec
+    assert spec.label().endswith("(+ mirror images)")
+    assert EnsembleSpec.from_dict({"data": tiny_data, "members": paths}).flip is False   # specs stored before
+
+    # one model is enough with --flip; an ensemble given as a member keeps its members, not its mirroring
+    r = ferlab("ensemble", str(two_models[0][0]), "--data", tiny_data, "--flip", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    one = keras.saving.load_model(json.loads(r.stdout)["model"], safe_mode=True)
+    expected = np.mean([singles[0].predict(v, verbose=0) for v in (faces, mirrored)], axis=0)
+    np.testing.assert_allclose(one.predict(faces, verbose=0), expected, atol=1e-6)
+    again = build_ensemble(store, EnsembleSpec(tiny_data, (str(result.model_path), paths[0])), log=quiet)
+    again_model = keras.saving.load_model(again.model_path, safe_mode=True)
+    assert not mirrors_faces(again_model)
+    expected = np.mean([m.predict(faces, verbose=0) for m in (*singles, singles[0])], axis=0)
+    np.testing.assert_allclose(again_model.predict(faces, verbose=0), expected, atol=1e-6)
 
 
 def test_attach_names_a_run_model_file_after_checking_it_against_the_run(store, tiny_spec, tmp_path):
