@@ -21,7 +21,8 @@ if not real.empty:
     st.download_button("Download CSV", real.to_csv(index=False), "ferlab-leaderboard.csv", "text/csv")
 st.caption(f"Our runs rank by the test accuracy of their best-val checkpoint (val where a data set has "
            "no test split). \"With flip TTA\" is the same model averaging each face with its mirror "
-           "image, as Predict's Flip TTA toggle does; the shipped model was chosen on it. Literature rows "
+           "image, as Predict's Flip TTA toggle does; a model that does so itself (`ferlab ensemble --flip`, "
+           "the shipped one among them) has the same figure in both. Literature rows "
            f"come from {PAPER}, Table 2; {MISSING_TABLE2_ROWS} of its rows are not reproduced here "
            "(see ferlab/literature.py).")
 if real.empty or not (real["source"] != "literature").any():
