@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from ferlab.config import machine
 from ferlab.models.config import member_ref
@@ -120,8 +120,9 @@ def _model_path(model: str | None) -> str:
 
 @retry_locked
 def seed(store, path: Path | None = None) -> int:
-    """Add the shipped reference runs that the store does not hold yet, and point the reference
-    runs it already holds at the models this version ships. Returns how many runs were added."""
+    """Add the shipped reference runs that the store does not hold yet, extend those it holds whose
+    shipped history has grown (a run resumed and exported again), and point them at the models this
+    version ships. Returns how many runs were added."""
     path = path or REFERENCE_FILE
     if not path.exists():
         return 0
@@ -131,8 +132,10 @@ def seed(store, path: Path | None = None) -> int:
         # key -> job; a run exported from this very store is held already, under its own job
         have = {run_key(row): row.id for row in s.execute(select(SqlJob.kind, SqlJob.id, SqlJob.created_at, SqlJob.spec))}
         ensembles = []
+        grown = []
         for run in doc.get("runs", []):
             if run["key"] in have:
+                grown.append((have[run["key"]], run))
                 continue
             spec = dict(run["spec"], reference_key=run["key"], reference_command=run["command"],
                         reference_machine=run["machine"])
@@ -149,8 +152,7 @@ def seed(store, path: Path | None = None) -> int:
             if run.get("member_keys"):
                 ensembles.append((job, run["member_keys"]))
             for t in run["trials"]:
-                best = max((e for e in t["epochs"] if e["val_accuracy"] is not None),
-                           key=lambda e: e["val_accuracy"], default=None)
+                best = _best(t["epochs"])
                 trial = SqlTrial(job_id=job.id, number=t["number"], hyperparameters=t["hyperparameters"],
                                  status=t["status"], params=t["params"], started_at=started, finished_at=started,
                                  best_val_accuracy=best["val_accuracy"] if best else None,
@@ -159,16 +161,56 @@ def seed(store, path: Path | None = None) -> int:
                 s.flush()
                 if t["epochs"]:
                     s.execute(insert(SqlEpoch), [dict(e, trial_id=trial.id, created_at=utcnow()) for e in t["epochs"]])
-                for ev in t["evaluations"]:
-                    s.add(SqlArtifact(trial_id=trial.id, kind="model" if ev.get("model") else "evaluation",
-                                      path=_model_path(ev.get("model")), dataset=ev["dataset"], split=ev["split"],
-                                      accuracy=ev["accuracy"], metrics=ev["metrics"]))
+                s.add_all(_artifact(trial.id, ev) for ev in t["evaluations"])
             added += 1
         for job, keys in ensembles:     # members named by their job numbers in this store, where it has them
             job.spec = dict(job.spec, reference_member_keys=keys, member_labels=[_member_label(k, have) for k in keys])
         s.flush()
+        _extend_histories(s, grown)
         _sync_models(s, doc)
     return added
+
+
+def _best(epochs: list[dict]) -> dict | None:
+    return max((e for e in epochs if e["val_accuracy"] is not None), key=lambda e: e["val_accuracy"], default=None)
+
+
+def _extend_histories(s, held: list[tuple[int, dict]]) -> None:
+    """Add the epochs that seeded reference runs have gained in the shipped file since this store
+    was seeded (a run resumed and exported again), with the status and command that now go with
+    them. `held`: (job, shipped run) pairs. A store's own run, the one a file was exported from,
+    keeps its own history."""
+    last = {(job_id, number): (trial_id, top or 0) for job_id, number, trial_id, top in s.execute(
+        select(SqlTrial.job_id, SqlTrial.number, SqlTrial.id, func.max(SqlEpoch.epoch))
+        .join(SqlJob, SqlJob.id == SqlTrial.job_id).outerjoin(SqlEpoch, SqlEpoch.trial_id == SqlTrial.id)
+        .where(SqlJob.origin == "reference").group_by(SqlTrial.id))}
+    arts = dict(s.execute(select(SqlArtifact.trial_id, func.count()).group_by(SqlArtifact.trial_id)
+                          .where(SqlArtifact.trial_id.in_([trial_id for trial_id, _ in last.values()]))).all())
+    for job_id, run in held:
+        grew = False
+        for t in run["trials"]:
+            trial_id, top = last.get((job_id, t["number"]), (None, 0))
+            new = [e for e in t["epochs"] if e["epoch"] > top]
+            evaluations = t["evaluations"][arts.get(trial_id, 0):]
+            if trial_id is None or not (new or evaluations):
+                continue
+            if new:
+                s.execute(insert(SqlEpoch), [dict(e, trial_id=trial_id, created_at=utcnow()) for e in new])
+            s.add_all(_artifact(trial_id, ev) for ev in evaluations)
+            best, trial = _best(t["epochs"]), s.get(SqlTrial, trial_id)
+            trial.status = t["status"]
+            trial.best_val_accuracy, trial.best_epoch = (best["val_accuracy"], best["epoch"]) if best else (None, None)
+            grew = True
+        if grew:
+            job = s.get(SqlJob, job_id)
+            job.status, job.spec = run["status"], dict(job.spec, reference_command=run["command"])
+        s.flush()
+
+
+def _artifact(trial_id: int, ev: dict) -> SqlArtifact:
+    return SqlArtifact(trial_id=trial_id, kind="model" if ev.get("model") else "evaluation",
+                       path=_model_path(ev.get("model")), dataset=ev["dataset"], split=ev["split"],
+                       accuracy=ev["accuracy"], metrics=ev["metrics"])
 
 
 def _member_label(key: str | None, have: dict[str, int]) -> str | None:

@@ -171,6 +171,43 @@ def test_the_store_a_reference_run_was_exported_from_is_not_given_a_copy(home, t
     assert reference.seed(source, path) == 0 and len(source.list_jobs()) == 1
 
 
+def test_a_resumed_run_exported_again_extends_the_stores_seeded_with_its_earlier_part(home, tmp_path, monkeypatch):
+    source = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    job = source.create_job("train", {"data": "fer2013", "epochs": 150}, status="running")
+    trial = source.start_trial(job.id, 1, {}, params=5_281_223)
+    for epoch in (1, 2):
+        source.record_epoch(trial.id, epoch, loss=1.8, accuracy=0.3, val_loss=1.7, val_accuracy=0.3 + epoch / 100,
+                            seconds=200)
+    source.set_job_status(job.id, "cancelled")
+    path = tmp_path / "reference_runs.json"
+    monkeypatch.setattr(reference, "REFERENCE_FILE", path)
+    path.write_text(json.dumps(reference.export_runs(source, [job.id], {job.id: "ferlab train --seed 1"})))
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    [seeded] = Store(url, seed_reference=True).list_jobs()
+    mine = Store(url).create_job("train", {"data": "fer2013"}, status="cancelled")   # the user's own run
+
+    # the run is resumed: epoch 3 (a worse one), then it finishes and is evaluated; the next release ships it
+    source.record_epoch(trial.id, 3, loss=1.6, accuracy=0.4, val_loss=1.75, val_accuracy=0.31, seconds=210)
+    source.add_artifact(trial.id, "/x/best.keras", dataset="fer2013", split="val", accuracy=0.32, metrics={})
+    source.finish_trial(trial.id, "completed")
+    source.set_job_status(job.id, "completed")
+    resumed = "ferlab train --seed 1; ferlab jobs retry 1"
+    path.write_text(json.dumps(reference.export_runs(source, [job.id], {job.id: resumed})))
+
+    upgraded = Store(url, seed_reference=True)
+    assert [j.id for j in upgraded.list_jobs()] == [mine.id, seeded.id]     # no second copy
+    again = upgraded.get_job(seeded.id)
+    assert again.status == "completed" and again.spec["reference_command"] == resumed
+    [t] = upgraded.list_trials(seeded.id)
+    assert [(e.epoch, e.val_accuracy) for e in upgraded.epochs([t.id])] == [(1, 0.31), (2, 0.32), (3, 0.31)]
+    assert (t.status, t.best_epoch, t.best_val_accuracy) == ("completed", 2, 0.32)
+    assert [(a.kind, a.accuracy) for a in upgraded.list_artifacts(t.id)] == [("evaluation", 0.32)]
+    assert upgraded.get_job(mine.id).status == "cancelled"
+    Store(url, seed_reference=True)                                          # opened again: nothing twice
+    assert len(upgraded.epochs([t.id])) == 3 and len(upgraded.list_artifacts(t.id)) == 1
+    assert reference.seed(source, path) == 0 and len(source.epochs([trial.id])) == 3   # its own run stays
+
+
 def test_a_seeded_ensemble_names_its_members_by_their_jobs_in_the_new_store(home, tmp_path, monkeypatch):
     source = Store(f"sqlite:///{tmp_path / 'a.db'}")
     filler = source.create_job("tune", {"data": "fer2013"}, status="completed")   # shifts the job numbers
