@@ -204,7 +204,7 @@ def _extend_histories(s, held: list[tuple[int, dict]]) -> None:
         if grew:
             job = s.get(SqlJob, job_id)
             job.status, job.spec = run["status"], dict(job.spec, reference_command=run["command"])
-        s.flush()
+    s.flush()
 
 
 def _artifact(trial_id: int, ev: dict) -> SqlArtifact:
