@@ -132,7 +132,7 @@ def seed(store, path: Path | None = None) -> int:
         # key -> job; a run exported from this very store is held already, under its own job
         have = {run_key(row): row.id for row in s.execute(select(SqlJob.kind, SqlJob.id, SqlJob.created_at, SqlJob.spec))}
         ensembles = []
-        grown = []
+        grown = []                              # (job, shipped run): whose history to bring up to date
         for run in doc.get("runs", []):
             if run["key"] in have:
                 grown.append((have[run["key"]], run))
@@ -151,17 +151,10 @@ def seed(store, path: Path | None = None) -> int:
             have[run["key"]] = job.id
             if run.get("member_keys"):
                 ensembles.append((job, run["member_keys"]))
-            for t in run["trials"]:
-                best = _best(t["epochs"])
-                trial = SqlTrial(job_id=job.id, number=t["number"], hyperparameters=t["hyperparameters"],
-                                 status=t["status"], params=t["params"], started_at=started, finished_at=started,
-                                 best_val_accuracy=best["val_accuracy"] if best else None,
-                                 best_epoch=best["epoch"] if best else None)
-                s.add(trial)
-                s.flush()
-                if t["epochs"]:
-                    s.execute(insert(SqlEpoch), [dict(e, trial_id=trial.id, created_at=utcnow()) for e in t["epochs"]])
-                s.add_all(_artifact(trial.id, ev) for ev in t["evaluations"])
+            s.add_all(SqlTrial(job_id=job.id, number=t["number"], hyperparameters=t["hyperparameters"],
+                               status=t["status"], params=t["params"], started_at=started, finished_at=started)
+                      for t in run["trials"])
+            grown.append((job.id, run))         # its epochs and evaluations come in below, as for a held run
             added += 1
         for job, keys in ensembles:     # members named by their job numbers in this store, where it has them
             job.spec = dict(job.spec, reference_member_keys=keys, member_labels=[_member_label(k, have) for k in keys])
@@ -171,15 +164,11 @@ def seed(store, path: Path | None = None) -> int:
     return added
 
 
-def _best(epochs: list[dict]) -> dict | None:
-    return max((e for e in epochs if e["val_accuracy"] is not None), key=lambda e: e["val_accuracy"], default=None)
-
-
 def _extend_histories(s, held: list[tuple[int, dict]]) -> None:
-    """Add the epochs that seeded reference runs have gained in the shipped file since this store
-    was seeded (a run resumed and exported again), with the status and command that now go with
-    them. `held`: (job, shipped run) pairs. A store's own run, the one a file was exported from,
-    keeps its own history."""
+    """Add the epochs and evaluations of reference runs that the store lacks: all of a run just
+    added, and those a run held already has gained in the shipped file since (a run resumed and
+    exported again), with the status and command that now go with them. `held`: (job, shipped run)
+    pairs. A store's own run, the one a file was exported from, keeps its own history."""
     last = {(job_id, number): (trial_id, top or 0) for job_id, number, trial_id, top in s.execute(
         select(SqlTrial.job_id, SqlTrial.number, SqlTrial.id, func.max(SqlEpoch.epoch))
         .join(SqlJob, SqlJob.id == SqlTrial.job_id).outerjoin(SqlEpoch, SqlEpoch.trial_id == SqlTrial.id)
@@ -197,7 +186,9 @@ def _extend_histories(s, held: list[tuple[int, dict]]) -> None:
             if new:
                 s.execute(insert(SqlEpoch), [dict(e, trial_id=trial_id, created_at=utcnow()) for e in new])
             s.add_all(_artifact(trial_id, ev) for ev in evaluations)
-            best, trial = _best(t["epochs"]), s.get(SqlTrial, trial_id)
+            best = max((e for e in t["epochs"] if e["val_accuracy"] is not None), key=lambda e: e["val_accuracy"],
+                       default=None)
+            trial = s.get(SqlTrial, trial_id)
             trial.status = t["status"]
             trial.best_val_accuracy, trial.best_epoch = (best["val_accuracy"], best["epoch"]) if best else (None, None)
             grew = True
