@@ -227,3 +227,32 @@ def test_member_groups_open_an_ensemble_among_the_members(store, tmp_path):
     stray = job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "elsewhere.keras")]}, "x.keras")
     with pytest.raises(SystemExit, match="was made by no job in this store"):
         ship.member_groups(store, stray)
+
+
+def _paper_run(seed=1, status="completed", **changes):
+    spec = {**preset("paper-8conv-adam", data="fer2013", seed=seed).to_dict(), **changes}
+    epochs = [{"epoch": e, "loss": 1.0, "accuracy": 0.5 + e / 100, "val_loss": abs(e - 2) + 1.0,
+               "val_accuracy": 0.6 + (e == 3) / 10, "learning_rate": 1e-4, "seconds": 1800.0} for e in (1, 2, 3, 4)]
+    return {"key": f"train-{seed}-x", "kind": "train", "status": status, "spec": spec,
+            "command": f"ferlab train --seed {seed}", "machine": "x86_64, 2 CPUs", "started": "2026-11-27 02:16 UTC",
+            "epoch_seconds_total": 7200,
+            "trials": [{"number": 1, "epochs": epochs, "evaluations": []}]}
+
+
+def test_the_cards_paper_section_states_the_completed_runs_of_the_papers_recipe_alone():
+    section = _ship_model().paper_reproduction
+    ran = section({"runs": [_paper_run(seed=7), _paper_run(seed=8, status="cancelled"),
+                            _paper_run(seed=9, learning_rate=0.01), _paper_run(seed=5, augmentation="strong")]})
+    assert "ferlab train --preset paper-8conv-adam --data fer2013 --seed 1" in ran
+    assert ("- Reference run 1 (seed 7, precision auto; x86_64, 2 CPUs, no GPU): 4 epochs, 2.00 h of epochs. Best "
+            "PublicTest accuracy 0.7000 at epoch 3, 0.6000 at epoch 4; val loss lowest at epoch 2 (1.000), 3.000 at "
+            "epoch 4, while train accuracy reached 0.540. Command: ferlab train --seed 7.") in ran
+    assert "seed 8" not in ran and "seed 9" not in ran and "seed 5" not in ran   # unfinished, or another recipe
+    assert "No run of this recipe has completed" in section({"runs": [_paper_run(status="failed")]})
+
+
+def test_the_shipped_model_card_states_what_the_shipped_reference_runs_of_the_papers_recipe_reached():
+    card = (SCRIPT.parents[1] / "docs" / "model-card.md").read_text()
+    section = _ship_model().paper_reproduction()
+    assert "- Reference run " in section
+    assert f"## Reproducing the paper's 150-epoch 8-conv result\n\n{section}\n## Limits" in card
