@@ -7,6 +7,13 @@ from ferlab.ui.tables import jobs_frame, leaderboard_frame
 st.title("ferlab")
 st.write("CNNs trained from scratch on FER2013 (48x48 grey faces, 7 emotions), after Sarmah et al., "
          "*Emotion Recognition Through Facial Expressions Using CNN* (2023).")
+st.markdown("- **Predict** runs the shipped model (how it was made and what it scores: docs/model-card.md), or any "
+            "model you train, on your photos or webcam.\n"
+            "- **Compare** and **Leaderboard** set real FER2013 runs (the reference runs ferlab ships, and yours) "
+            "beside the paper's.\n"
+            "- **Data** imports FER2013 (the Kaggle CSV or image folders); **Experiments** launches training, "
+            "tuning and ensembles (preset `demo-quick` on the built-in synthetic demo set shows a real curve in "
+            "about a minute).")
 s = store()
 
 
@@ -25,9 +32,7 @@ st.subheader("Best models so far")
 synthetic = {d.name for d in s.list_datasets() if d.synthetic} | {"demo"}
 board = leaderboard_frame(s.job_summaries(), synthetic, literature=False)
 if board.empty or board["synthetic"].all():
-    st.info("Where to start: **Data** shows the built-in synthetic demo set and imports FER2013; "
-            "**Experiments** launches a training or tuning job (preset `demo-quick` on the demo set shows a real curve in about a minute); "
-            "**Compare** and **Leaderboard** set your runs beside the paper's.")
+    st.info("No FER2013 run has finished yet: import FER2013 on **Data**, then train on **Experiments**.")
 else:
     st.dataframe(board[~board["synthetic"]].head(5).drop(columns=["synthetic", "rank"]), hide_index=True,
                  width="stretch")

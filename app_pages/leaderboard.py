@@ -16,13 +16,15 @@ if not real.empty:
     real = real[real["source"].isin(sources if show_lit else [x for x in sources if x != "literature"])]
     real = real.assign(rank=range(1, len(real) + 1))
     st.dataframe(real.drop(columns=["synthetic"]), hide_index=True, width="stretch",
-                 column_config={"test accuracy": st.column_config.NumberColumn(format="%.4f"),
+                 column_config={"accuracy": st.column_config.NumberColumn(format="%.4f"),
                                 "with flip TTA": st.column_config.NumberColumn(format="%.4f")})
     st.download_button("Download CSV", real.to_csv(index=False), "ferlab-leaderboard.csv", "text/csv")
-st.caption(f"Our runs rank by the test accuracy of their best-val checkpoint (val where a data set has "
-           "no test split). \"With flip TTA\" is the same model averaging each face with its mirror "
-           "image, as Predict's Flip TTA toggle does; a model that does so itself (`ferlab ensemble --flip`, "
-           "the shipped one among them) has the same figure in both. Literature rows "
+st.caption(f"Our runs rank by the accuracy of their best-val checkpoint on the split the **split** column "
+           "names: test, or val where a data set has no test split (a FER2013 imported without PrivateTest "
+           "ranks on PublicTest; the literature's figures are on the test set). \"With flip TTA\" is the "
+           "same model averaging each face with its mirror image, as Predict's Flip TTA toggle does; a model "
+           "that does so itself (`ferlab ensemble --flip`, the shipped one among them) has the same figure "
+           "in both. Literature rows "
            f"come from {PAPER}, Table 2; {MISSING_TABLE2_ROWS} of its rows are not reproduced here "
            "(see ferlab/literature.py).")
 if real.empty or not (real["source"] != "literature").any():

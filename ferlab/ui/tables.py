@@ -123,22 +123,33 @@ def job_trial_labels(store: Store, job_ids: list[int]) -> dict[int, str]:
 
 def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool = False) -> alt.LayerChart | alt.Chart:
     data = frame[frame["metric"].str.endswith(kind)]
-    lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+    # points mark the epochs of short runs; on long ones they would hide which line is dashed
+    points = alt.OverlayMarkDef(size=12) if data.empty or data["epoch"].max() <= 30 else False
+    lines = alt.Chart(data).mark_line(point=points).encode(
         x="epoch:Q", y=alt.Y("value:Q", title=kind, scale=alt.Scale(zero=False)), color="run:N",
         strokeDash=alt.StrokeDash("metric:N", sort=["val " + kind, "train " + kind]),
         tooltip=["run", "epoch", "metric", alt.Tooltip("value:Q", format=".4f")])
     if not (references and kind == "accuracy"):
         return lines
-    refs = pd.DataFrame([{"label": f"{r.model}: {r.accuracy:.2%}", "accuracy": r.accuracy} for r in reference_lines()])
-    rules = alt.Chart(refs).mark_rule(color="gray", strokeDash=[2, 2]).encode(y="accuracy:Q", tooltip=["label"])
-    text = alt.Chart(refs).mark_text(align="left", dx=4, dy=-5, color="gray", fontSize=10).encode(
-        y="accuracy:Q", x=alt.value(4), text="label:N")
-    return alt.layer(lines, rules, text)
+    # The paper's figures lie within 6 points of each other: labels on the lines would overprint, so
+    # a legend names them, top to bottom as the lines lie, in greys that no run is drawn in. It sits
+    # in the plot's lower right, which accuracy curves leave empty, so the plot keeps its width.
+    refs = pd.DataFrame([{"paper": f"{r.accuracy:.2%} {r.model.removeprefix('Sarmah et al.: ')}",
+                          "accuracy": r.accuracy} for r in sorted(reference_lines(), key=lambda r: -r.accuracy)])
+    greys = [f"#{v:02x}{v:02x}{v:02x}" for v in range(0x30, 0xc0, 0x90 // len(refs))][:len(refs)]
+    rules = alt.Chart(refs).mark_rule(strokeDash=[4, 3]).encode(
+        y="accuracy:Q", tooltip=["paper"],
+        color=alt.Color("paper:N", sort=list(refs["paper"]), scale=alt.Scale(range=greys),
+                        legend=alt.Legend(title="Sarmah et al. (test set)", symbolType="stroke", orient="bottom-right",
+                                          fillColor="rgba(255,255,255,0.85)", padding=4, labelLimit=400,
+                                          labelFontSize=10, titleFontSize=10, rowPadding=1)))
+    return alt.layer(lines, rules).resolve_scale(color="independent")
 
 
 def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], literature: bool = True) -> pd.DataFrame:
-    """Our completed models ranked by the test accuracy of their best-val checkpoint, with the
-    literature's rows merged and marked."""
+    """Our completed models ranked by the accuracy of their best-val checkpoint on the test split (val
+    where a data set has none: the "split" column says which), with the literature's rows merged
+    and marked."""
     rows = []
     for s in summaries:
         if s.test_accuracy is None or s.job.kind == "import":
@@ -148,19 +159,19 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
         arch = (spec.get("model", {}).get("architecture") or spec.get("space", {}).get("architecture")
                 or ("ensemble" if s.job.kind == "ensemble" else None))
         rows.append({"model": f"job {s.job.id}: {describe(s.job)}", "source": s.job.origin,
-                     "test accuracy": s.test_accuracy, "with flip TTA": s.test_accuracy_tta,
+                     "accuracy": s.test_accuracy, "with flip TTA": s.test_accuracy_tta,
                      "split": s.test_split, "params": s.params,
                      "epochs": s.epochs or None, "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),
                      "synthetic": spec.get("data") in synthetic_data})
     if literature:
         for r in all_results():
-            rows.append({"model": r.model, "source": "literature", "test accuracy": r.accuracy,
+            rows.append({"model": r.model, "source": "literature", "accuracy": r.accuracy,
                          "with flip TTA": None, "split": "test",
                          "params": r.params, "epochs": None, "architecture": r.kind, "optimizer": None,
                          "data": "FER2013", "synthetic": False, "cited": r.source})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    frame = frame.sort_values("test accuracy", ascending=False, kind="stable").reset_index(drop=True)
+    frame = frame.sort_values("accuracy", ascending=False, kind="stable").reset_index(drop=True)
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame
