@@ -221,7 +221,10 @@ class Store:
     @retry_locked
     def requeue_stale(self, stale_after: float, max_attempts: int = 5) -> list[int]:
         """Running jobs whose heartbeat is older than `stale_after` seconds (their worker died) go
-        back to the queue, to resume from their checkpoints; past `max_attempts` they fail."""
+        back to the queue, to resume from their checkpoints. From `max_attempts` on, a job fails
+        once an attempt dies without recording an epoch (one that kills its worker each time),
+        while one whose workers keep dying mid-run (a machine or session that ends) but record
+        epochs each time goes on."""
         cutoff = utcnow() - timedelta(seconds=stale_after)
         requeued = []
         with self.session() as s:
@@ -232,9 +235,11 @@ class Store:
                               .with_for_update(skip_locked=True)).all()
             for job in stale:
                 note = f"worker {job.worker} stopped sending heartbeats (last {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
-                if job.attempts >= max_attempts:
+                progress = self._epochs_by_its_worker(s, job)
+                if job.attempts >= max_attempts and not progress:
                     job.status, job.finished_at = "failed", utcnow()
-                    job.error = f"{note}; gave up after {job.attempts} attempts"
+                    job.error = (f"{note}; gave up after {job.attempts} attempts, the last of which recorded no "
+                                 f"epoch; resume it with `ferlab jobs retry {job.id}`")
                 else:
                     job.status, job.worker, job.error = "queued", None, f"{note}; requeued to resume"
                     requeued.append(job.id)
@@ -242,6 +247,16 @@ class Store:
                                                               SqlTrial.status == "running")):
                     trial.status = "interrupted"
         return requeued
+
+    @staticmethod
+    def _epochs_by_its_worker(s: Session, job: SqlJob) -> int:
+        """Epochs a running job recorded since the worker that holds it started: what its current
+        attempt achieved (0 where the worker left no row)."""
+        started = s.scalar(select(SqlWorker.started_at).where(SqlWorker.id == job.worker))
+        if started is None:
+            return 0
+        return s.scalar(select(func.count()).select_from(SqlEpoch).join(SqlTrial, SqlTrial.id == SqlEpoch.trial_id)
+                        .where(SqlTrial.job_id == job.id, SqlEpoch.created_at >= started))
 
     @retry_locked
     def run_in_foreground(self, job_id: int, worker: str) -> E.JobInfo:

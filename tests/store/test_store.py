@@ -141,3 +141,34 @@ def test_delete_a_job_with_its_trials_epochs_and_artifacts_but_not_a_running_or_
     with pytest.raises(StoreError, match="is a shipped reference run; it stays"):
         store.delete_job(reference.id)
     assert {j.id for j in store.list_jobs()} == {kept.id, running.id, reference.id}
+
+
+def test_a_job_whose_workers_keep_dying_fails_only_when_an_attempt_records_no_epoch(store):
+    """A poison job (its worker dies before any epoch, every time) fails at the limit; one whose
+    workers die with their machine or session after recording epochs is requeued past it."""
+    def attempt(job_id, n, epochs=0):
+        worker = f"w{n}"
+        store.register_worker(worker, "host", 1000 + n)
+        assert store.claim_job(worker).id == job_id
+        trial = store.list_trials(job_id) or [store.start_trial(job_id, 1, {})]
+        done = store.count_epochs(trial[0].id)
+        for e in range(done + 1, done + epochs + 1):
+            store.record_epoch(trial[0].id, e, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.5)
+        return store.requeue_stale(stale_after=-1, max_attempts=2)    # the worker has died
+
+    poison = store.create_job("train", {"epochs": 9})
+    assert attempt(poison.id, 1) == [poison.id]
+    assert attempt(poison.id, 2) == []
+    failed = store.get_job(poison.id)
+    assert failed.status == "failed" and failed.attempts == 2
+    assert "gave up after 2 attempts, the last of which recorded no epoch" in failed.error
+    assert f"ferlab jobs retry {poison.id}" in failed.error
+
+    long = store.create_job("train", {"epochs": 9})
+    for n in range(3, 7):                                   # four sessions, two epochs each
+        assert attempt(long.id, n, epochs=2) == [long.id]
+    job = store.get_job(long.id)
+    assert job.status == "queued" and job.attempts == 4 and "requeued to resume" in job.error
+    assert store.count_epochs(store.list_trials(long.id)[0].id) == 8    # nothing lost
+    assert attempt(long.id, 7) == []                        # past the limit, an attempt without an epoch ends it
+    assert store.get_job(long.id).status == "failed"
