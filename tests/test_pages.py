@@ -75,6 +75,10 @@ def test_pages_on_the_shipped_reference_runs(store, page):
     assert reference.seed(store) > 0
     at = run_page(page)
     assert not at.error, [e.value for e in at.error]
+    if page == "experiments":   # the newest job, a shipped record: its command, not an empty log
+        newest = store.get_job(at.selectbox(key="job_pick").value)
+        assert newest.origin == "reference" and at.code[0].value == newest.spec["reference_command"]
+        assert at.code[0].value.startswith("ferlab ")
     if page == "home":      # where to go next, with the best runs already there
         assert any("**Predict** runs the shipped model" in m.value for m in at.markdown) and not at.info
         assert "job 30: ensemble" in at.dataframe[0].value["model"].iloc[0]

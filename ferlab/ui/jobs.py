@@ -52,6 +52,11 @@ def job_list(store: Store, limit: int = 50) -> None:
     if deleted:
         st.toast(f"Job {job_id} deleted.")
         st.rerun()
+    if job.origin == "reference":
+        st.caption(f"Job {job_id} is a shipped reference run: a record of a real run, with no log or checkpoints "
+                   f"here. It ran on {job.spec.get('reference_machine') or 'a machine it did not record'}, with:")
+        st.code(job.spec.get("reference_command") or "(no command recorded)", language="bash", wrap_lines=True)
+        return
     if job.error and job.status == "failed":
         st.error(job.error.strip().splitlines()[-1])
     log = tail(job.log_path, 25)
