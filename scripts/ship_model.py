@@ -273,7 +273,7 @@ continues with `ferlab train --resume N` (or, for a job a worker ran, `ferlab jo
             f"({low['val_loss']:.3f}), {last['val_loss']:.3f} at epoch {last['epoch']}, while train accuracy reached "
             f"{last['accuracy']:.3f}. Command: {run['command']}.")
     return (text + "\nWhat the same recipe reached in the project's own runs (its reference runs, which a fresh "
-            "runs.db is seeded with;\n`ferlab jobs compare N` draws run N's epochs). The paper reports 69.55% on "
+            "runs.db is seeded with;\n`ferlab jobs compare N` prints run N's epochs). The paper reports 69.55% on "
             "its test set.\n\n" + "\n".join(lines) + "\n")
 
 
