@@ -18,11 +18,15 @@ if frame.empty:
 frame = frame.sort_values("best val acc", ascending=False, na_position="last")
 picked = st.dataframe(frame.drop(columns=["trial_id"]), hide_index=True, width="stretch",
                       on_select="rerun", selection_mode="multi-row", key="trial_table")
-dims = [c for c in frame.columns if c.startswith("filters_") or c in ("conv_dropout", "dense_dropout",
-                                                                        "learning_rate", "batch_size")]
-if frame["best val acc"].notna().any():
+tuned = [c for c in frame.columns if c.startswith("filters_") or c in ("conv_dropout", "dense_dropout",
+                                                                         "learning_rate", "batch_size", "optimizer")]
+dims = [c for c in tuned if frame[c].nunique() > 1]       # an axis where every trial sits alike says nothing
+if frame["best val acc"].notna().any() and dims:
     st.subheader("Hyperparameters against val accuracy")
     st.altair_chart(parallel_coordinates_chart(frame, dims), width="stretch")
+    fixed = [f"{c} {frame[c].dropna().iloc[0]}" for c in tuned if c not in dims and frame[c].notna().any()]
+    if fixed:
+        st.caption("The same in every trial: " + ", ".join(fixed) + ".")
 rows = picked.selection.rows or list(range(min(3, len(frame))))
 chosen = frame.iloc[rows]
 labels = {int(r.trial_id): f"trial {int(r.trial)}" for r in chosen.itertuples()}

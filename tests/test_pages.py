@@ -373,6 +373,22 @@ def test_trials_page_sorts_by_val_accuracy(store):
     seed_runs(store)
     at = run_page("trials")
     assert at.dataframe[0].value["trial"].tolist() == [2, 1]
+    # batch size was not searched: no axis for it, a caption instead
+    assert any(c.value == "The same in every trial: batch_size 32." for c in at.caption)
+
+
+def test_parallel_coordinates_place_named_choices_and_numbers_from_min_to_max():
+    import pandas as pd
+
+    from ferlab.ui.tables import parallel_coordinates_chart
+
+    frame = pd.DataFrame({"trial": [1, 2, 3], "best val acc": [0.4, 0.5, 0.6], "filters_1": [32, 64, 256],
+                          "optimizer": ["sgd", "adam", "sgd"]})
+    points = pd.DataFrame(parallel_coordinates_chart(frame, ["filters_1", "optimizer"]).to_dict()["datasets"]
+                          .popitem()[1])
+    at = points.set_index(["trial", "hyperparameter"])["scaled"]
+    assert at[(1, "filters_1")] == 0 and at[(2, "filters_1")] == pytest.approx(32 / 224) and at[(3, "filters_1")] == 1
+    assert (at[(2, "optimizer")], at[(1, "optimizer")], at[(3, "optimizer")]) == (0, 1, 1)
 
 
 def test_data_page_lists_the_demo_set_and_rejects_an_empty_path(store):

@@ -76,15 +76,25 @@ def trials_frame(store: Store, job_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _axis(column: pd.Series) -> pd.Series:
+    """A hyperparameter as numbers: its values, or a choice among names (optimizer) at its place in
+    their sorted order."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    if numbers.notna().any():
+        return numbers
+    names = sorted(column.dropna().astype(str).unique())
+    return column.astype(str).map({n: i for i, n in enumerate(names)})
+
+
 def parallel_coordinates_chart(frame: pd.DataFrame, dims: list[str]) -> alt.Chart:
     """Each trial a line across its (min-max scaled) hyperparameters, coloured by val accuracy."""
     data = frame.dropna(subset=["best val acc"]).copy()
     long = []
-    for _, row in data.iterrows():
+    axes = {d: _axis(data[d]) for d in dims}
+    for i, row in data.iterrows():
         for d in dims:
-            col = pd.to_numeric(data[d], errors="coerce")
-            value = pd.to_numeric(pd.Series([row[d]]), errors="coerce").iloc[0]
-            lo, hi = col.min(), col.max()
+            col = axes[d]
+            value, lo, hi = col[i], col.min(), col.max()
             scaled = 0.5 if pd.isna(value) or hi == lo else (value - lo) / (hi - lo)
             long.append({"trial": row["trial"], "hyperparameter": d, "scaled": scaled, "value": str(row[d]),
                          "val acc": row["best val acc"]})
