@@ -359,7 +359,8 @@ def cmd_jobs_show(args) -> int:
         print(f"  trial {t.number}: {t.status}, {store.count_epochs(t.id)} epochs, best val {best}, "
               f"{t.params or 0:,} parameters")
     for a in [a for t in store.list_trials(job.id) for a in store.list_artifacts(t.id)]:
-        print(f"  model {a.path}: {a.split} accuracy {a.accuracy:.4f}")
+        where = a.path or "(a reference run's model, not shipped)"
+        print(f"  model {where}: {a.split} accuracy {a.accuracy:.4f}")
     if job.error:
         print(f"error:\n{job.error}")
     return 0

@@ -148,3 +148,19 @@ def test_train_flags_override_the_presets_recipe(store, monkeypatch, capsys):
                  "--background"]) == 2
     assert "label smoothing must be in [0, 0.5)" in capsys.readouterr().err
     assert len(store.list_jobs()) == 1
+
+
+def test_jobs_show_of_a_reference_run_names_its_shipped_model_or_says_none_was_shipped(store, capsys):
+    from ferlab.cli import main
+    from ferlab.inference.models import SHIPPED
+    from ferlab.store import reference
+
+    reference.seed(store)
+    tune = max(j.id for j in store.list_jobs() if j.kind == "tune" and j.origin == "reference")
+    assert main(["jobs", "show", str(tune)]) == 0
+    out = capsys.readouterr().out
+    assert "  trial 1: completed" in out
+    assert "  model (a reference run's model, not shipped): val accuracy 0." in out
+    shipped = next(j.id for j in store.list_jobs() if j.kind == "ensemble" and j.spec.get("flip"))
+    assert main(["jobs", "show", str(shipped)]) == 0
+    assert f"  model {SHIPPED}: val accuracy 0." in capsys.readouterr().out

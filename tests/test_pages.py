@@ -79,6 +79,10 @@ def test_pages_on_the_shipped_reference_runs(store, page):
         newest = store.get_job(at.selectbox(key="job_pick").value)
         assert newest.origin == "reference" and at.code[0].value == newest.spec["reference_command"]
         assert at.code[0].value.startswith("ferlab ")
+    if page == "trials":    # a real FER2013 search of the paper's space, not an empty page
+        trials = at.dataframe[0].value
+        assert len(trials) >= 2 and trials["best val acc"].is_monotonic_decreasing
+        assert len(at.get("vega_lite_chart")) == 3      # parallel coordinates, accuracy and loss curves
     if page == "home":      # where to go next, with the best runs already there
         assert any("**Predict** runs the shipped model" in m.value for m in at.markdown) and not at.info
         assert "job 30: ensemble" in at.dataframe[0].value["model"].iloc[0]
