@@ -237,6 +237,7 @@ def paper_reproduction(doc: dict | None = None) -> str:
     then what each completed run of that recipe unchanged among the shipped reference runs (`doc`,
     ferlab/assets/reference_runs.json by default) reached. Reference run N of the file is job N of a
     fresh runs.db."""
+    from ferlab.runner.jobs import spec_differences
     from ferlab.store.reference import REFERENCE_FILE
     from ferlab.training.spec import preset
 
@@ -251,11 +252,10 @@ On a GPU the precision is mixed float16 by default; every epoch is checkpointed,
 continues with `ferlab train --resume N` (or, for a job a worker ran, `ferlab jobs retry N`).
 """
     recipe = preset(PAPER_PRESET, data="fer2013").to_dict()
-    fixed = ("model", "optimizer", "learning_rate", "schedule", "warmup_epochs", "weight_decay", "label_smoothing",
-             "batch_size", "epochs", "augmentation", "init_from", "distill_from")
+    free = {"seed", "precision", "data"}        # what a run may choose and still be the paper's recipe
     runs = [(n, run) for n, run in enumerate(doc.get("runs", []), 1)
-            if run["kind"] == "train" and run["status"] == "completed" and run["spec"].get("preset") == PAPER_PRESET
-            and all(run["spec"].get(k) == recipe[k] for k in fixed)]
+            if run["kind"] == "train" and run["status"] == "completed"
+            and not {k for k, _ in spec_differences([run["spec"], recipe])} - free]
     if not runs:
         return text + "\nNo run of this recipe has completed among the shipped reference runs yet.\n"
     lines = []

@@ -235,8 +235,7 @@ class Store:
                               .with_for_update(skip_locked=True)).all()
             for job in stale:
                 note = f"worker {job.worker} stopped sending heartbeats (last {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
-                progress = self._epochs_by_its_worker(s, job)
-                if job.attempts >= max_attempts and not progress:
+                if job.attempts >= max_attempts and not self._epochs_by_its_worker(s, job):
                     job.status, job.finished_at = "failed", utcnow()
                     job.error = (f"{note}; gave up after {job.attempts} attempts, the last of which recorded no "
                                  f"epoch; resume it with `ferlab jobs retry {job.id}`")

@@ -77,13 +77,16 @@ def trials_frame(store: Store, job_id: int) -> pd.DataFrame:
 
 
 def _axis(column: pd.Series) -> pd.Series:
-    """A hyperparameter as numbers: its values, or a choice among names (optimizer) at its place in
-    their sorted order."""
+    """A hyperparameter scaled from its min (0) to its max (1), a choice among names (optimizer) by
+    its place in their sorted order; 0.5 where it does not vary or a trial lacks it."""
     numbers = pd.to_numeric(column, errors="coerce")
-    if numbers.notna().any():
-        return numbers
-    names = sorted(column.dropna().astype(str).unique())
-    return column.astype(str).map({n: i for i, n in enumerate(names)})
+    if not numbers.notna().any():
+        names = sorted(column.dropna().astype(str).unique())
+        numbers = column.astype(str).map({n: i for i, n in enumerate(names)})
+    lo, hi = numbers.min(), numbers.max()
+    if pd.isna(lo) or hi == lo:
+        return pd.Series(0.5, index=column.index)
+    return ((numbers - lo) / (hi - lo)).fillna(0.5)
 
 
 def parallel_coordinates_chart(frame: pd.DataFrame, dims: list[str]) -> alt.Chart:
@@ -93,10 +96,7 @@ def parallel_coordinates_chart(frame: pd.DataFrame, dims: list[str]) -> alt.Char
     axes = {d: _axis(data[d]) for d in dims}
     for i, row in data.iterrows():
         for d in dims:
-            col = axes[d]
-            value, lo, hi = col[i], col.min(), col.max()
-            scaled = 0.5 if pd.isna(value) or hi == lo else (value - lo) / (hi - lo)
-            long.append({"trial": row["trial"], "hyperparameter": d, "scaled": scaled, "value": str(row[d]),
+            long.append({"trial": row["trial"], "hyperparameter": d, "scaled": axes[d][i], "value": str(row[d]),
                          "val acc": row["best val acc"]})
     return alt.Chart(pd.DataFrame(long)).mark_line(point=True).encode(
         x=alt.X("hyperparameter:N", sort=dims), y=alt.Y("scaled:Q", title="min to max"),
