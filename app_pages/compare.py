@@ -2,7 +2,7 @@ import streamlit as st
 
 from ferlab.runner.jobs import spec_differences
 from ferlab.ui.common import store
-from ferlab.ui.compare import pick_pair
+from ferlab.ui.compare import first_view, pick_pair
 from ferlab.ui.tables import common_epochs, curves_chart, curves_frame, describe, job_trial_labels
 
 st.title("Compare")
@@ -18,7 +18,8 @@ for col, label, view in ((a, "5-conv vs 8-conv", "arch"), (b, "Adam vs SGD", "op
                          (c, "bf16 vs float32", "precision"), (d, "Distilled vs not", "distill")):
     col.button(label, on_click=lambda v=view: st.session_state.update(compare_runs=pick_pair(runs, v),
                                                                        compare_equal=True))
-st.session_state.setdefault("compare_runs", [runs[0].job.id])
+if "compare_runs" not in st.session_state:
+    st.session_state.update(compare_runs=first_view(runs))
 picked = st.multiselect("Runs", list(names), format_func=names.get, key="compare_runs")
 if len(picked) > 1:
     specs = {x.job.id: x.job.spec for x in runs}

@@ -6,7 +6,7 @@
 #
 # - b: the paper's 8-conv model with ferlab's recipe (SGD-Nesterov, cosine, warm-up, weight decay,
 #   label smoothing, random erasing); c and d: the same recipe on the paper's 5-conv model (seeds
-#   21, 22); e: the ferlab-compact preset. PRESET_C, PRESET_D, SEED_B..SEED_E and AUG_B..AUG_E
+#   21, 22); e: the ferlab-compact preset. PRESET_B..PRESET_E, SEED_B..SEED_E and AUG_B..AUG_E
 #   (default paper-erasing; "strong" for long runs) change them; RUNS="b e" (say) launches only those;
 #   ENSEMBLE=1 averages b-e's models at the end (leave it about 60 s of the call).
 # - a (with PAPER=1, or RUNS=a alone): the paper's 8-conv Adam recipe (batch 32, lr 1e-4 constant, 150
@@ -65,10 +65,10 @@ NAMES=${RUNS:-b c d e}
 for n in $NAMES; do
     case $n in
         a) launch a --preset paper-8conv-adam --seed 1 --epochs 150 ;;
-        b) launch b --preset paper-8conv-sgd --seed ${SEED_B:-31} --augmentation ${AUG_B:-paper-erasing} $RECIPE ;;
+        b) launch b --preset ${PRESET_B:-paper-8conv-sgd} --seed ${SEED_B:-31} --augmentation ${AUG_B:-paper-erasing} $RECIPE ;;
         c) launch c --preset ${PRESET_C:-paper-5conv-adam} --seed ${SEED_C:-21} --augmentation ${AUG_C:-paper-erasing} $RECIPE ;;
         d) launch d --preset ${PRESET_D:-paper-5conv-adam} --seed ${SEED_D:-22} --augmentation ${AUG_D:-paper-erasing} $RECIPE ;;
-        e) launch e --preset ferlab-compact --seed ${SEED_E:-41} --augmentation ${AUG_E:-paper-erasing} $RECIPE ;;
+        e) launch e --preset ${PRESET_E:-ferlab-compact} --seed ${SEED_E:-41} --augmentation ${AUG_E:-paper-erasing} $RECIPE ;;
         *) log "unknown run $n (RUNS takes a b c d e)"; exit 2 ;;
     esac
 done
@@ -131,7 +131,7 @@ ls -la /tmp/models
 # the paper-recipe run's model goes last, so the 64 MiB that may come back keep b-e's first
 A_JOB=$(job_of a)
 A_JOB=${A_JOB:-none}
-(cd /tmp/models && tar cf - $(ls | grep -v "^job-$A_JOB-") | split -b 10M - "$OUT/models-bcd.tar.part-")
+(cd /tmp/models && others=$(ls | grep -v "^job-$A_JOB-"); [ -z "$others" ] || tar cf - $others | split -b 10M - "$OUT/models-bcd.tar.part-")
 (cd /tmp/models && ls | grep -q "^job-$A_JOB-" && tar cf - job-$A_JOB-* | split -b 10M - "$OUT/models-a.tar.part-")
 
 # ENSEMBLE=1: average b-e's models with `ferlab ensemble` here, where it takes seconds (a CPU takes

@@ -234,8 +234,9 @@ PAPER_PRESET = "paper-8conv-adam"
 
 def paper_reproduction(doc: dict | None = None) -> str:
     """The card's section on reproducing the paper's 150-epoch 8-conv Adam result: the commands,
-    then what each completed run of that recipe unchanged among the shipped reference runs (`doc`,
-    ferlab/assets/reference_runs.json by default) reached. Reference run N of the file is job N of a
+    then what each run of that recipe unchanged among the shipped reference runs (`doc`,
+    ferlab/assets/reference_runs.json by default) reached, how fast its epochs ran, and for a run
+    stopped early where it stopped. Reference run N of the file is job N of a
     fresh runs.db."""
     from ferlab.runner.jobs import spec_differences
     from ferlab.store.reference import REFERENCE_FILE
@@ -254,20 +255,24 @@ continues with `ferlab train --resume N` (or, for a job a worker ran, `ferlab jo
     recipe = preset(PAPER_PRESET, data="fer2013").to_dict()
     free = {"seed", "precision", "data"}        # what a run may choose and still be the paper's recipe
     runs = [(n, run) for n, run in enumerate(doc.get("runs", []), 1)
-            if run["kind"] == "train" and run["status"] == "completed"
+            if run["kind"] == "train" and run["trials"] and run["trials"][0]["epochs"]
             and not {k for k, _ in spec_differences([run["spec"], recipe])} - free]
     if not runs:
-        return text + "\nNo run of this recipe has completed among the shipped reference runs yet.\n"
+        return text + "\nNo run of this recipe is among the shipped reference runs yet.\n"
     lines = []
     for n, run in runs:
         epochs = run["trials"][0]["epochs"]
         best = max(epochs, key=lambda e: e["val_accuracy"])
         low = min(epochs, key=lambda e: e["val_loss"])
         last = epochs[-1]
-        where = "a lent GPU" if _on_gpu(run["machine"]) else "no GPU"
+        planned = run["spec"]["epochs"]
+        where = "" if _on_gpu(run["machine"]) else ", no GPU"
+        done = (f"{len(epochs)} epochs" if run["status"] == "completed"
+                else f"{run['status']} after {len(epochs)} of {planned} epochs")
         lines.append(
             f"- Reference run {n} (seed {run['spec']['seed']}, precision {run['spec']['precision']}; "
-            f"{run['machine']}, {where}): {len(epochs)} epochs, {run['epoch_seconds_total'] / 3600:.2f} h of epochs. "
+            f"{run['machine']}{where}): {done}, {_hours_or_minutes(run['epoch_seconds_total'])} of epochs"
+            f"{_epoch_pace(epochs, None if run['status'] == 'completed' else planned)}. "
             f"Best PublicTest accuracy {best['val_accuracy']:.4f} at epoch {best['epoch']}, "
             f"{last['val_accuracy']:.4f} at epoch {last['epoch']}; val loss lowest at epoch {low['epoch']} "
             f"({low['val_loss']:.3f}), {last['val_loss']:.3f} at epoch {last['epoch']}, while train accuracy reached "
@@ -275,6 +280,24 @@ continues with `ferlab train --resume N` (or, for a job a worker ran, `ferlab jo
     return (text + "\nWhat the same recipe reached in the project's own runs (its reference runs, which a fresh "
             "runs.db is seeded with;\n`ferlab jobs compare N` prints run N's epochs). The paper reports 69.55% on "
             "its test set.\n\n" + "\n".join(lines) + "\n")
+
+
+def _hours_or_minutes(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
+
+
+def _epoch_pace(epochs: list[dict], planned: int | None = None) -> str:
+    """', N s a typical epoch after the first' (the first holds the compilation), and with `planned`
+    (a run stopped early) what that many epochs take at that pace; '' where too few epochs ran to say."""
+    seconds = sorted(e["seconds"] for e in epochs[1:] if e.get("seconds"))
+    if not seconds:
+        return ""
+    typical = seconds[len(seconds) // 2]
+    pace = f", {typical:.1f} s a typical epoch after the first" if typical < 60 else \
+        f", {typical:.0f} s a typical epoch after the first"
+    if planned and len(epochs) < planned:
+        pace += f" ({planned} epochs at that pace: {_hours_or_minutes(epochs[0]['seconds'] + typical * (planned - 1))})"
+    return pace
 
 
 def _on_gpu(machine: str) -> bool:

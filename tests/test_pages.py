@@ -78,11 +78,17 @@ def test_pages_on_the_shipped_reference_runs(store, page):
     if page == "experiments":   # the newest job, a shipped record: its command, not an empty log
         newest = store.get_job(at.selectbox(key="job_pick").value)
         assert newest.origin == "reference" and at.code[0].value == newest.spec["reference_command"]
-        assert at.code[0].value.startswith("ferlab ")
+        assert re.match(r"([A-Z_]+=\S+ )*ferlab ", at.code[0].value)   # e.g. KERAS_BACKEND=jax ferlab train ...
     if page == "trials":    # a real FER2013 search of the paper's space, not an empty page
         trials = at.dataframe[0].value
         assert len(trials) >= 2 and trials["best val acc"].is_monotonic_decreasing
         assert len(at.get("vega_lite_chart")) == 3      # parallel coordinates, accuracy and loss curves
+    if page == "compare":   # the paper's own comparison, each side a completed 150-epoch run
+        picked = [store.get_job(j) for j in at.multiselect[0].value]
+        assert [(j.spec["model"]["architecture"], j.spec["optimizer"], j.status) for j in picked] == \
+            [("8conv", "adam", "completed"), ("8conv", "sgd", "completed")]
+        assert all(j.origin == "reference" and len(store.epochs([store.list_trials(j.id)[0].id])) == 150
+                   for j in picked)
     if page == "home":      # where to go next, with the best runs already there
         assert any("**Predict** runs the shipped model" in m.value for m in at.markdown) and not at.info
         assert "job 30: ensemble" in at.dataframe[0].value["model"].iloc[0]
@@ -286,11 +292,31 @@ def test_delete_a_stopped_job_from_the_list(store):
 
 
 def test_compare_one_click_views_and_reference_lines(store):
-    ids, _ = seed_runs(store)
+    ids, tune = seed_runs(store)
     at = run_page("compare")
+    assert at.multiselect[0].value == [tune]          # opens on the user's newest run, a search here
     next(b for b in at.button if b.label == "5-conv vs 8-conv").click().run()
     assert sorted(at.multiselect[0].value) == sorted(ids)
     assert len(at.get("vega_lite_chart")) == 2
+
+
+def test_one_click_views_prefer_completed_runs_to_newer_ones_stopped_early(store):
+    from ferlab.ui.compare import first_view, pick_pair
+
+    def run(opt, status, origin="reference"):
+        spec = {"data": "fer2013", "model": {"architecture": "8conv"}, "optimizer": opt, "epochs": 150}
+        job = store.create_job("train", spec, status=status, origin=origin)
+        store.record_epoch(store.start_trial(job.id, 1, {}).id, 1, loss=1.0, accuracy=0.3, val_loss=1.0,
+                           val_accuracy=0.3)
+        return job.id
+
+    adam, sgd = run("adam", "completed"), run("sgd", "completed")
+    run("adam", "cancelled")                                    # newer, stopped early
+    summaries = store.job_summaries()
+    assert pick_pair(summaries, "optimizer") == [adam, sgd]     # not the newer adam run stopped early
+    assert first_view(summaries) == [adam, sgd]                 # a first start: the paper's comparison
+    mine = run("sgd", "running", origin="user")
+    assert first_view(store.job_summaries()) == [mine]          # the user's own run, live, once there is one
 
 
 def test_the_papers_figures_are_named_in_a_legend_in_their_order_and_long_runs_show_their_dashes():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ferlab.store.reference import run_key
@@ -239,16 +240,29 @@ def _paper_run(seed=1, status="completed", **changes):
             "trials": [{"number": 1, "epochs": epochs, "evaluations": []}]}
 
 
-def test_the_cards_paper_section_states_the_completed_runs_of_the_papers_recipe_alone():
+def test_the_cards_paper_section_states_the_runs_of_the_papers_recipe_alone():
     section = _ship_model().paper_reproduction
-    ran = section({"runs": [_paper_run(seed=7), _paper_run(seed=8, status="cancelled"),
+    unrun = _paper_run(seed=6, status="cancelled")
+    unrun["trials"][0]["epochs"] = []
+    ran = section({"runs": [_paper_run(seed=7), _paper_run(seed=8, status="cancelled"), unrun,
                             _paper_run(seed=9, learning_rate=0.01), _paper_run(seed=5, augmentation="strong")]})
     assert "ferlab train --preset paper-8conv-adam --data fer2013 --seed 1" in ran
-    assert ("- Reference run 1 (seed 7, precision auto; x86_64, 2 CPUs, no GPU): 4 epochs, 2.00 h of epochs. Best "
-            "PublicTest accuracy 0.7000 at epoch 3, 0.6000 at epoch 4; val loss lowest at epoch 2 (1.000), 3.000 at "
-            "epoch 4, while train accuracy reached 0.540. Command: ferlab train --seed 7.") in ran
-    assert "seed 8" not in ran and "seed 9" not in ran and "seed 5" not in ran   # unfinished, or another recipe
-    assert "No run of this recipe has completed" in section({"runs": [_paper_run(status="failed")]})
+    assert ("- Reference run 1 (seed 7, precision auto; x86_64, 2 CPUs, no GPU): 4 epochs, 2.00 h of epochs, "
+            "1800 s a typical epoch after the first. Best PublicTest accuracy 0.7000 at epoch 3, 0.6000 at epoch 4; "
+            "val loss lowest at epoch 2 (1.000), 3.000 at epoch 4, while train accuracy reached 0.540. "
+            "Command: ferlab train --seed 7.") in ran
+    # a run stopped early says where, and what its planned epochs take at its pace
+    assert ("- Reference run 2 (seed 8, precision auto; x86_64, 2 CPUs, no GPU): cancelled after 4 of 150 epochs, "
+            "2.00 h of epochs, 1800 s a typical epoch after the first (150 epochs at that pace: 75.00 h).") in ran
+    assert "seed 6" not in ran and "seed 9" not in ran and "seed 5" not in ran   # no epoch, or another recipe
+    gpu = _paper_run(seed=4, status="cancelled", precision="mixed_bfloat16")
+    gpu.update(machine="NVIDIA H200 (lent), 16 CPUs, alone on the GPU", epoch_seconds_total=52)
+    for e in gpu["trials"][0]["epochs"]:
+        e["seconds"] = 40.0 if e["epoch"] == 1 else 4.0
+    assert ("(seed 4, precision mixed_bfloat16; NVIDIA H200 (lent), 16 CPUs, alone on the GPU): cancelled after 4 of 150 epochs, "
+            "0.9 min of epochs, 4.0 s a typical epoch after the first (150 epochs at that pace: 10.6 min)."
+            ) in section({"runs": [gpu]})
+    assert "No run of this recipe is among" in section({"runs": [unrun, _paper_run(seed=9, learning_rate=0.01)]})
 
 
 def test_the_shipped_model_card_states_what_the_shipped_reference_runs_of_the_papers_recipe_reached():
@@ -256,3 +270,26 @@ def test_the_shipped_model_card_states_what_the_shipped_reference_runs_of_the_pa
     section = _ship_model().paper_reproduction()
     assert "- Reference run " in section
     assert f"## Reproducing the paper's 150-epoch 8-conv result\n\n{section}\n## Limits" in card
+
+
+def test_ensemble_subsets_scores_the_base_with_every_subset_of_the_candidates():
+    spec = importlib.util.spec_from_file_location("ensemble_subsets", SCRIPT.parent / "ensemble_subsets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    labels = np.array([0, 1, 1, 0])
+
+    def model(*faces, mirrored=None):   # (2, faces, 2): the faces' and their mirror images' probabilities
+        return np.array([faces, mirrored or faces], dtype=float)
+
+    probs = {"base": model([.6, .4], [.6, .4], [.6, .4], [.6, .4]),     # right on faces 1 and 4
+             "a": model([.2, .8], [.2, .8], [.2, .8], [.2, .8]),        # right on faces 2 and 3
+             "b": model([.9, .1], [.3, .7], [.9, .1], [.9, .1])}        # right on faces 1, 2 and 4
+    rows = module.subset_scores(probs, labels, ["base"], ["a", "b"])
+    assert [r[0] for r in rows] == [(), ("a",), ("b",), ("a", "b")]
+    assert rows[0][1:] == (0.5, 0.5, 0.0, 0.0)
+    assert rows[1][1:] == (0.5, 0.5, 0.0, 0.5)      # faces 2, 3 gained and 1, 4 lost: no gain, wide error
+    assert rows[2][1:] == (0.75, 0.75, 0.25, 0.25)  # face 2 gained, none lost
+    assert rows[3][1:] == (0.75, 0.75, 0.25, 0.25)
+    # the mirror images count with flip TTA alone
+    mirror = model([.6, .4], [.6, .4], [.6, .4], [.6, .4], mirrored=[[.6, .4], [.1, .9], [.1, .9], [.6, .4]])
+    assert module.subset_scores({"m": mirror}, labels, ["m"], [])[0][1:3] == (0.5, 1.0)

@@ -11,8 +11,8 @@ def _train(summaries: list[JobSummary]) -> list[JobSummary]:
 
 
 def pick_pair(summaries: list[JobSummary], view: str) -> list[int]:
-    """The newest train run of each side of a view, preferring runs on the same data and epochs
-    (and, for 5-conv vs 8-conv, the same optimizer).
+    """The newest train run of each side of a view, preferring completed runs, then runs on the
+    same data and epochs (and, for 5-conv vs 8-conv, the same optimizer).
 
     view: "arch" (5-conv vs 8-conv), "optimizer" (8-conv Adam vs 8-conv SGD), "precision"
     (every bf16 run with its float32 twin: same spec and seed but the precision) or "distill"
@@ -24,8 +24,8 @@ def pick_pair(summaries: list[JobSummary], view: str) -> list[int]:
         return twin_pairs(runs, "distill_from", lambda sp: bool(sp.get("distill_from")),
                           lambda sp: not sp.get("distill_from"))
 
-    def side(pred):
-        return [s for s in runs if pred(s.job.spec)]
+    def side(pred):   # newest first, completed runs before those stopped early or still running
+        return sorted((s for s in runs if pred(s.job.spec)), key=lambda s: s.job.status != "completed")
 
     if view == "arch":  # the same optimizer on both sides, so only the architecture differs
         left = side(lambda sp: sp["model"]["architecture"] == "5conv")
@@ -62,3 +62,11 @@ def twin_pairs(runs: list[JobSummary], field: str, subject, twin, most: int = 4)
         if other is not None:
             picked += [r.job.id, other.job.id]
     return picked
+
+
+def first_view(summaries: list[JobSummary]) -> list[int]:
+    """What the page opens on: the newest of the user's own runs, or, in a store holding only the
+    shipped reference runs (a first start), the paper's comparison of its 8-conv model with Adam
+    and with SGD; the newest run where neither applies."""
+    own = [s.job.id for s in summaries if s.job.origin != "reference"]
+    return own[:1] or pick_pair(summaries, "optimizer") or [s.job.id for s in summaries[:1]]
