@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -289,12 +290,11 @@ def _hours_or_minutes(seconds: float) -> str:
 def _epoch_pace(epochs: list[dict], planned: int | None = None) -> str:
     """', N s a typical epoch after the first' (the first holds the compilation), and with `planned`
     (a run stopped early) what that many epochs take at that pace; '' where too few epochs ran to say."""
-    seconds = sorted(e["seconds"] for e in epochs[1:] if e.get("seconds"))
+    seconds = [e["seconds"] for e in epochs[1:] if e.get("seconds")]
     if not seconds:
         return ""
-    typical = seconds[len(seconds) // 2]
-    pace = f", {typical:.1f} s a typical epoch after the first" if typical < 60 else \
-        f", {typical:.0f} s a typical epoch after the first"
+    typical = statistics.median(seconds)
+    pace = f", {typical:.{1 if typical < 60 else 0}f} s a typical epoch after the first"
     if planned and len(epochs) < planned:
         pace += f" ({planned} epochs at that pace: {_hours_or_minutes(epochs[0]['seconds'] + typical * (planned - 1))})"
     return pace
