@@ -233,6 +233,35 @@ def _stage(n: int, total: int, previous: int | None, job, trial, epochs, command
 PAPER_PRESET = "paper-8conv-adam"
 
 
+# The card's example of reading the shipped file outside ferlab's commands; the test suite runs it.
+OWN_PROGRAM = """import keras
+import numpy as np
+from PIL import Image
+
+import ferlab.models.layers  # registers ferlab's own layers with Keras: the file cannot load without them
+
+model = keras.saving.load_model("ferlab/assets/ferlab-default.keras")
+face = Image.open("face.png").convert("L").resize((48, 48))      # a face already cropped
+probabilities = model.predict(np.asarray(face, "float32")[None, :, :, None], verbose=0)[0]
+print(dict(zip(["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"], probabilities.round(3))))
+"""
+
+
+def own_program() -> str:
+    """The card's section on loading the shipped file in a program of one's own."""
+    code = "".join(f"    {line}\n" if line else "\n" for line in OWN_PROGRAM.splitlines())
+    return f"""The file is a plain Keras 3 model (safe mode; any backend: TensorFlow, JAX or PyTorch) whose
+layers include ferlab's own: its augmentation (inactive at inference) and, for a model that averages
+each face with its mirror image, the mirroring. Keras finds them once `ferlab.models.layers` is
+imported (from this repository or an installed ferlab), so a program of your own reads it as:
+
+{code}
+Its input is 48x48 grey levels from 0 to 255 (the model rescales them itself), as N x 48 x 48 x 1
+float32; its output, the 7 class probabilities in FER2013's order. Predict, `ferlab predict` and
+`ferlab evaluate` do the same after finding and cropping each face.
+"""
+
+
 def paper_reproduction(doc: dict | None = None) -> str:
     """The card's section on reproducing the paper's 150-epoch 8-conv Adam result: the commands,
     then what each run of that recipe unchanged among the shipped reference runs (`doc`,
@@ -352,7 +381,7 @@ def card(job, groups, members, plain, tta, args, shipped, machine: str, shift=No
         what = (f"An ensemble of {len(groups)} CNNs, each trained from scratch on FER2013 alone (no pretrained "
                 "weights); the model averages their class probabilities"
                 + (" over each face and its mirror image (flip test-time augmentation built into the model, so "
-                   "Predict, `ferlab predict` and any program that loads the file get it)" if mirrored else "") + ". "
+                   "Predict, `ferlab predict` and any program that loads the file get it, as below)" if mirrored else "") + ". "
                 f"{total_epochs} epochs and {total_hours:.2f} h of epochs in all. Averaged with:\n\n"
                 f"    {args.command[-1]}\n\n")
         single = "an ensemble of single CNNs trained from scratch (no pretrained weights)"
@@ -419,6 +448,9 @@ Confusion matrix (rows: true class, columns: predicted):
 {header}
 {rows}
 
+## Using the file in your own program
+
+{own_program()}
 ## Against the paper
 
 Sarmah et al. report 69.55% (8-conv, Adam, 150 epochs) and 70.58% (5-conv, 300 epochs) for single CNNs on

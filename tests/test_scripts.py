@@ -270,6 +270,8 @@ def test_the_shipped_model_card_states_what_the_shipped_reference_runs_of_the_pa
     section = _ship_model().paper_reproduction()
     assert "- Reference run " in section
     assert f"## Reproducing the paper's 150-epoch 8-conv result\n\n{section}\n## Limits" in card
+    # and the example of reading the file, as ship_model.py writes it (tests/inference runs it)
+    assert f"## Using the file in your own program\n\n{_ship_model().own_program()}\n## Against the paper" in card
 
 
 def test_ensemble_subsets_scores_the_base_with_every_subset_of_the_candidates():

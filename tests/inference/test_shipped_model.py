@@ -34,3 +34,36 @@ def test_shipped_model_scores_what_its_card_says_on_publictest(fer2013, tmp_path
     assert plain.accuracy == pytest.approx(float(stated[1]), abs=0.0011)
     assert flipped.accuracy == pytest.approx(float(stated[2] or stated[1]), abs=0.0011)
     assert f"{float(stated[1]):.2%}" in (REPO / "README.md").read_text()
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_the_cards_own_program_reads_the_shipped_file_as_ferlab_does(backend, tmp_path):
+    """The card's example, run as it is printed there (in a process of its own, under each backend),
+    gives the probabilities ferlab's own loading gives for the same face."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    import numpy as np
+    from PIL import Image
+
+    from ferlab.inference.models import SHIPPED
+    from ferlab.labels import CLASSES
+    from ferlab.models.saved import load
+
+    card = CARD.read_text()
+    block = re.search(r"a program of your own reads it as:\n\n((?:    .*\n|\n)+?)\n\S", card)
+    assert block, "the model card shows no program that reads the file"
+    program = textwrap.dedent(block[1])
+    assert "import ferlab.models.layers" in program and '"face.png"' in program
+    face = (np.add.outer(np.arange(48), np.arange(48)) * 2.6).astype("uint8")   # any grey 48x48 image
+    Image.fromarray(face).save(tmp_path / "face.png")
+    ran = subprocess.run([sys.executable, "-c", program.replace('"face.png"', repr(str(tmp_path / "face.png")))],
+                         cwd=REPO, capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=str(REPO)))
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    printed = dict(re.findall(r"'(\w+)': (?:np\.float32\()?([-\d.e]+)", ran.stdout))
+    assert list(printed) == list(CLASSES)
+    expected = load(SHIPPED, compile=False).predict(face.astype("float32")[None, :, :, None], verbose=0)[0]
+    assert [float(v) for v in printed.values()] == pytest.approx(expected.round(3).tolist(), abs=0.0011)
