@@ -514,7 +514,7 @@ def cmd_evaluate(args) -> int:
             return 2
     model_path = Path(args.model)
     store = _store()
-    dataset = load_dataset(store, args.data)
+    dataset = load_dataset(store, args.data, warn=lambda line: print(line, file=sys.stderr))
     split = args.split or dataset.eval_split()
     from ferlab.models.saved import load
 
@@ -527,6 +527,7 @@ def cmd_evaluate(args) -> int:
         against = paired(faces.labels, predicted, other)
     if args.json:
         print(json.dumps({"model": str(model_path), "data": args.data, "split": split, **result.to_dict(),
+                          "skipped": len(dataset.problems),
                           **({"against": {"model": args.against, **against.to_dict()}} if against else {})}))
     else:
         print(f"{model_path} on {args.data} [{split}]"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
+
 from tests.helpers import ferlab, make_csv, make_folder_layout
 
 
@@ -164,3 +166,22 @@ def test_jobs_show_of_a_reference_run_names_its_shipped_model_or_says_none_was_s
     shipped = next(j.id for j in store.list_jobs() if j.kind == "ensemble" and j.spec.get("flip"))
     assert main(["jobs", "show", str(shipped)]) == 0
     assert f"  model {SHIPPED}: val accuracy 0." in capsys.readouterr().out
+
+
+def test_evaluate_on_a_csv_with_a_bad_row_warns_what_it_skipped(home, tmp_path, rng):
+    """An evaluator's file read straight from its path: the row it cannot read is named, and the
+    accuracy is over the faces read."""
+    import json
+
+    from ferlab.models.builders import build_model
+    from tests.helpers import tiny_model
+
+    build_model(tiny_model()).save(tmp_path / "m.keras")
+    faces = rng.integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    csv = make_csv(tmp_path / "private.csv", [(3, faces[0], "PrivateTest"), (1, " ".join(["7"] * 2303), "PrivateTest"),
+                                              (5, faces[1], "PrivateTest"), (0, faces[2], "PrivateTest")])
+    out = ferlab("evaluate", str(tmp_path / "m.keras"), "--data", str(csv), "--split", "test", "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "warning: skipped 1 item(s) of" in out.stderr and "private.csv line 3: 2,303 pixels instead of 2,304" in out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["n"] == 3 and result["skipped"] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +95,9 @@ def ensure_demo(store: Store) -> DatasetInfo:
     return register(store, demo_dataset(), DEMO_NAME, hashlib.sha256(DEMO_SOURCE.encode()).hexdigest())
 
 
-def load_dataset(store: Store, name_or_path: str) -> Dataset:
-    """A data set by its imported name (or `demo`), or read directly from a path."""
+def load_dataset(store: Store, name_or_path: str, warn: Callable[[str], object] | None = None) -> Dataset:
+    """A data set by its imported name (or `demo`), or read directly from a path; `warn` gets a
+    line on what such a read skipped (an import said so when it ran)."""
     if name_or_path == DEMO_NAME:
         info = ensure_demo(store)
     else:
@@ -103,7 +105,10 @@ def load_dataset(store: Store, name_or_path: str) -> Dataset:
             info = store.get_dataset(name_or_path)
         except NotFound:
             if Path(name_or_path).expanduser().exists():
-                return read_source(name_or_path, val_fraction=0.0)
+                dataset = read_source(name_or_path, val_fraction=0.0)
+                if warn and dataset.problems:
+                    warn(f"warning: {dataset.skipped_note()}")
+                return dataset
             raise
     return Dataset(splits=load_splits(Path(info.cache_path)), source=info.source, layout=info.layout,
                    synthetic=info.synthetic, val_from_train=info.val_from_train,

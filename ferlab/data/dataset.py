@@ -67,6 +67,17 @@ class Dataset:
             raise KeyError(f"this data set has no {split!r} split (it has: {have})")
         return self.splits[split]
 
+    def skipped_note(self, most: int = 3) -> str:
+        """'' when every item of the source was read; else one line for a log or stderr saying how
+        many items were skipped and why (the first `most`), since every figure then counts only
+        the faces read. An imported data set said so at import and carries no problems here."""
+        if not self.problems:
+            return ""
+        first = "; ".join(str(p) for p in self.problems[:most])
+        more = f"; and {len(self.problems) - most:,} more" if len(self.problems) > most else ""
+        return (f"skipped {len(self.problems):,} item(s) of {self.source} that could not be read ({first}{more}); "
+                f"the figures count only the {self.total():,} faces read. `ferlab data import` lists them all")
+
     def counts(self) -> dict[str, list[int]]:
         return {name: self.splits[name].class_counts() for name in SPLITS if name in self.splits}
 

@@ -53,7 +53,7 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
     try:
         member_keys = owner_keys(store, list(spec.members))    # before any member's file is replaced
         models = [load_member(p) for p in spec.members]
-        dataset = load_dataset(store, spec.data)
+        dataset = load_dataset(store, spec.data, warn=log)
         split_name = dataset.eval_split()
         split = dataset[split_name]
         scores = []

@@ -144,7 +144,7 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
     try:
         policy = precision.apply(spec.precision)
         keras.utils.set_random_seed(spec.seed)
-        dataset = load_dataset(store, spec.data)
+        dataset = load_dataset(store, spec.data, warn=log)
         train_split, val_split = training_splits(dataset)
         state = read_state(run_dir)
         if state["epoch"] > 0:

@@ -121,7 +121,7 @@ def tune(store: Store, spec: TuneSpec, *, job_id: int | None = None, log: Log = 
     try:
         policy = precision.apply(spec.precision)
         keras.utils.set_random_seed(spec.seed)
-        dataset = load_dataset(store, spec.data)
+        dataset = load_dataset(store, spec.data, warn=log)
         train_split, val_split = training_splits(dataset)
         tuner = make_tuner(spec, store, job_id, run_dir)
         done = sum(t.status == "completed" for t in store.list_trials(job_id))

@@ -159,6 +159,12 @@ def test_csv_bad_rows_name_their_line(tmp_path, rng):
     assert messages[1] == "fer2013.csv line 4: unknown label 9 (expected 0..6)"
     assert messages[2].startswith("fer2013.csv line 5: unknown Usage 'Unknown'")
     assert messages[3] == "fer2013.csv line 6: pixel values outside 0..255"
+    # what a run that reads the file directly logs, so its figures say what they count
+    note = ds.skipped_note(most=1)
+    assert note.startswith("skipped 4 item(s) of ") and note.endswith("`ferlab data import` lists them all")
+    assert "(fer2013.csv line 3: 2,303 pixels instead of 2,304; and 3 more)" in note
+    assert "the figures count only the 2 faces read" in note
+    assert read_source(make_csv(tmp_path / "ok.csv", rows[:1]), val_fraction=0.0).skipped_note() == ""
 
 
 def test_csv_without_header_or_rows_is_fatal(tmp_path):

@@ -509,3 +509,15 @@ def test_a_new_job_never_resumes_files_an_earlier_job_of_its_number_left(store, 
     assert sorted(p.name for p in aside.iterdir()) == ["last.keras", "state.json"]
     assert (folder / "log.txt").read_text() == "this job's worker log\n"
     assert any(f"moved them to {aside}" in line for line in logged)
+
+
+def test_a_run_on_a_path_logs_the_items_it_could_not_read(store, tiny_spec, tmp_path):
+    from tests.helpers import make_folder_layout
+
+    make_folder_layout(tmp_path / "faces", {"train": 3, "val": 1})
+    (tmp_path / "faces" / "train" / "sad" / "broken.png").write_bytes(b"not a png")
+    logged: list[str] = []
+    result = train(store, replace(tiny_spec, data=str(tmp_path / "faces"), epochs=1), verbose=0, log=logged.append)
+    assert result.status == "completed"
+    warning = next(m for m in logged if m.startswith("warning: skipped 1 item(s) of "))
+    assert "broken.png" in warning and "the figures count only the 28 faces read" in warning
