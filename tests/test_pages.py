@@ -114,6 +114,7 @@ def test_experiments_validates_next_to_the_field_and_submits(store):
     at = run_page("experiments")
     at.number_input(key="train_epochs").set_value(0).run()
     assert "epochs must be between 1 and 10000" in at.error[0].value
+    assert len(at.error) == 1          # no warm-up complaint about the same mistake (0 warm-up epochs is fine)
     assert at.button[0].disabled
     at.number_input(key="train_epochs").set_value(2).run()
     assert not at.error and not at.button[0].disabled

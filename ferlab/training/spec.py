@@ -83,7 +83,9 @@ class TrainSpec:
             e["batch_size"] = "batch size must be between 1 and 4096"
         if not 1 <= self.epochs <= 10000:
             e["epochs"] = "epochs must be between 1 and 10000"
-        if not 0 <= self.warmup_epochs < self.epochs:
+        if self.warmup_epochs < 0:
+            e["warmup_epochs"] = "warm-up epochs cannot be negative"
+        elif self.warmup_epochs and self.warmup_epochs >= self.epochs:
             e["warmup_epochs"] = "warm-up epochs must be fewer than epochs"
         if not 0.0 <= self.weight_decay < 0.1:
             e["weight_decay"] = "weight decay must be in [0, 0.1)"

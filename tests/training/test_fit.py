@@ -116,6 +116,11 @@ def test_the_ferlab_8conv_preset_is_the_recipe_of_the_measured_gpu_run():
 def test_spec_validation_names_fields():
     errors = replace(PRESETS["paper-8conv-adam"], batch_size=0, learning_rate=-1, optimizer="rmsprop").errors()
     assert set(errors) == {"batch_size", "learning_rate", "optimizer"}
+    # one mistake, one message: 0 epochs is not also a warm-up mistake when there is no warm-up
+    assert replace(PRESETS["paper-8conv-adam"], epochs=0).errors() == {"epochs": "epochs must be between 1 and 10000"}
+    assert replace(PRESETS["ferlab-8conv"], epochs=2, warmup_epochs=2).errors() == {
+        "warmup_epochs": "warm-up epochs must be fewer than epochs"}
+    assert replace(PRESETS["ferlab-8conv"], warmup_epochs=-1).errors() == {"warmup_epochs": "warm-up epochs cannot be negative"}
     assert TrainSpec.from_dict(json.loads(json.dumps(PRESETS["ferlab-compact"].to_dict()))) == PRESETS["ferlab-compact"]
 
 
