@@ -61,17 +61,20 @@ def main() -> None:
     args = p.parse_args()
 
     from ferlab.data.catalog import load_dataset
-    from ferlab.models.ensemble import members_of
-    from ferlab.models.saved import load
+    from ferlab.models.ensemble import members_of, read_model
     from ferlab.store import Store
     from ferlab.training.evaluate import view_probabilities
 
-    split = load_dataset(Store(), args.data).splits[args.split]
+    try:
+        split = load_dataset(Store(), args.data, warn=print)[args.split]
+    except KeyError as exc:                # no such split: the data set's own message names those it has
+        raise SystemExit(f"error: {exc.args[0]}") from None
     probs, params, names = {}, {}, {}
     for path in [*args.base, *args.add]:
-        if not Path(path).is_file():
-            raise SystemExit(f"{path}: no such model file")
-        model = load(path, compile=False, compute="float32")
+        try:
+            model = read_model(path, f"cannot score {path}", compute="float32")
+        except ValueError as exc:
+            raise SystemExit(f"error: {exc}") from None
         names[path] = []
         for k, member in enumerate(members_of(model), 1):
             name = f"{Path(path).name}#{k}"
@@ -89,6 +92,7 @@ def main() -> None:
         mb = 2 * sum(params[n] for n in [*base, *added]) / 1e6
         print(f"{plain:9.4f} {flip:9.4f} {100 * gain:+7.2f} +- {100 * se:4.2f} pt {mb:11.1f}  "
               f"{', '.join(added) or '(base alone)'}")
+
 
 if __name__ == "__main__":
     main()

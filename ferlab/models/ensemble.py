@@ -23,13 +23,14 @@ from ferlab.models.saved import load
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
 
-def read_model(path, doing: str) -> keras.Model:
-    """The Keras model saved at `path` (safe mode, not compiled); a clear ValueError, starting with
-    `doing` (e.g. "cannot start from x.keras"), for a missing or unreadable file."""
+def read_model(path, doing: str, compute: str = "as-trained") -> keras.Model:
+    """The Keras model saved at `path` (safe mode, not compiled; `compute` as ferlab.models.saved.load
+    takes it); a clear ValueError, starting with `doing` (e.g. "cannot start from x.keras"), for a
+    missing or unreadable file."""
     if not Path(path).is_file():
         raise ValueError(f"{doing}: no such model file")
     try:
-        return load(path, compile=False)
+        return load(path, compile=False, compute=compute)
     except Exception as exc:
         raise ValueError(f"{doing}: not a readable Keras model ({exc})") from None
 
