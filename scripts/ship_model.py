@@ -4,7 +4,8 @@ write the model card.
     .venv/bin/python scripts/ship_model.py JOB --command "..." [--command "..."] [--data fer2013] [--split val]
         [--weights float16] [--compute as-trained]
 
-Writes ferlab/assets/ferlab-default.keras (weights and architecture, no optimizer state; with
+Writes ferlab/assets/ferlab-default.keras (weights and architecture, no optimizer state, Keras' own
+layers alone so that plain Keras reads it: ferlab.models.saved.portable; with
 --weights float16 the weights rounded to float16, half the file, for a model over the 25 MB limit;
 every layer computing in float32 unless --compute as-trained keeps the mixed precision a run was
 trained in, which is slower than float32 on CPUs without bf16 matrix units), then
@@ -83,7 +84,7 @@ def main() -> None:
     if ensemble and len(members_of(model)) != len(groups):
         raise SystemExit(f"{source} holds {len(members_of(model))} members, the store's records {len(groups)}")
     SHIPPED.parent.mkdir(parents=True, exist_ok=True)
-    save(model, SHIPPED, weights=args.weights, compute=args.compute)
+    save(model, SHIPPED, weights=args.weights, compute=args.compute, portable=True)
     shipped = load(SHIPPED)     # every figure is of the file as stored
     members = [(g, *evaluate_plain_and_flip(m, split))
                for g, m in zip(groups, members_of(shipped), strict=True)] if ensemble else []
@@ -238,8 +239,6 @@ OWN_PROGRAM = """import keras
 import numpy as np
 from PIL import Image
 
-import ferlab.models.layers  # registers ferlab's own layers with Keras: the file cannot load without them
-
 model = keras.saving.load_model("ferlab/assets/ferlab-default.keras")
 face = Image.open("face.png").convert("L").resize((48, 48))      # a face already cropped
 probabilities = model.predict(np.asarray(face, "float32")[None, :, :, None], verbose=0)[0]
@@ -250,10 +249,10 @@ print(dict(zip(["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral
 def own_program() -> str:
     """The card's section on loading the shipped file in a program of one's own."""
     code = "".join(f"    {line}\n" if line else "\n" for line in OWN_PROGRAM.splitlines())
-    return f"""The file is a plain Keras 3 model (safe mode; any backend: TensorFlow, JAX or PyTorch) whose
-layers include ferlab's own: its augmentation (inactive at inference) and, for a model that averages
-each face with its mirror image, the mirroring. Keras finds them once `ferlab.models.layers` is
-imported (from this repository or an installed ferlab), so a program of your own reads it as:
+    return f"""The file is a plain Keras 3 model made of Keras' own layers alone (ferlab's training
+augmentation, which does nothing at inference, is an Identity layer in it, and the mirror image is a
+fixed permutation matrix), so any program with Keras 3 reads it in safe mode, without ferlab
+installed, on any Keras backend (the test suite runs this under TensorFlow and JAX):
 
 {code}
 Its input is 48x48 grey levels from 0 to 255 (the model rescales them itself), as N x 48 x 48 x 1

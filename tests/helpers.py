@@ -68,3 +68,12 @@ def ferlab(*args, cwd=None, env=None, timeout=300):
 
     return subprocess.run([sys.executable, "-m", "ferlab", *args], capture_output=True, text=True, cwd=cwd,
                           env=dict(os.environ, **(env or {})), timeout=timeout)
+
+
+def keras_modules(path) -> set[str]:
+    """The top-level packages of the classes a saved .keras file names: {"keras"} for a file that
+    plain Keras reads without ferlab."""
+    import re
+    import zipfile
+
+    return set(re.findall(r'"module": "(\w+)', zipfile.ZipFile(path).read("config.json").decode()))

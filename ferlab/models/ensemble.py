@@ -17,7 +17,7 @@ from keras import layers
 
 from ferlab.labels import IMAGE_SIZE, NUM_CLASSES
 from ferlab.models.config import ENSEMBLE_NAME, MEMBER_PREFIX
-from ferlab.models.layers import MirrorFace
+from ferlab.models.layers import is_mirror, mirror
 from ferlab.models.saved import load
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
@@ -66,7 +66,7 @@ def member_at(model: keras.Model, k: int, path, doing: str, number=str, drop: st
 def mirrors_faces(model: keras.Model) -> bool:
     """Whether `model` averages each face with its mirror image itself (an ensemble built with
     flip=True): flip TTA on top of it computes twice for the same probabilities."""
-    return any(isinstance(layer, MirrorFace) for layer in model.layers)
+    return any(is_mirror(layer) for layer in model.layers)
 
 
 def average_models(models: Sequence[keras.Model], name: str = ENSEMBLE_NAME, flip: bool = False) -> keras.Model:
@@ -74,7 +74,9 @@ def average_models(models: Sequence[keras.Model], name: str = ENSEMBLE_NAME, fli
     same: an ensemble given as a member adds its own members (so `ensemble A B` then `ensemble AB C`
     weighs A, B and C alike; whether the result mirrors faces is `flip`'s, not the members'). Members
     are renamed member_1, member_2, ... so that several copies of one architecture can sit side by
-    side. flip=True: each member also sees the mirror image, and one model is enough."""
+    side. flip=True: each member also sees the mirror image (a `mirror()` layer, Keras' own), and one
+    model is enough. Save it with ferlab.models.saved.save(..., portable=True) for a file that plain
+    Keras reads."""
     for i, model in enumerate(models, 1):
         check_member(model, f"model {i} ({model.name})")
     members = [m for model in models for m in members_of(model)]
@@ -83,7 +85,7 @@ def average_models(models: Sequence[keras.Model], name: str = ENSEMBLE_NAME, fli
     for i, member in enumerate(members, 1):
         member.name = f"{MEMBER_PREFIX}{i}"
     face = keras.Input(INPUT_SHAPE, name="face")
-    views = [face, MirrorFace(name="mirror")(face)] if flip else [face]
+    views = [face, mirror(INPUT_SHAPE)(face)] if flip else [face]
     outputs = [member(view) for member in members for view in views]
     mean = layers.Average(dtype="float32", name="emotion")(outputs)
     return keras.Model(face, mean, name=name)

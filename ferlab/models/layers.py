@@ -13,6 +13,11 @@ each side, a horizontal flip for half the faces; erasing picks each side of the 
 sqrt(U(erasing_scale)) of the face's, a uniform position inside it, and fills it with clipped noise
 (normal x 255). The layer is active in training only; the model's saved file names it, so loading
 one needs this module imported: read saved models with `ferlab.models.saved.load`, which does.
+`ferlab.models.saved.portable` swaps it for Keras' Identity where a file must load without ferlab.
+
+`mirror()` is the face's mirror image made of Keras' own layers (a fixed permutation matrix), so that
+a model that averages each face with its mirror image loads in plain Keras; MirrorFace, ferlab's own
+layer for it, stays registered for the files written with it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -117,11 +123,39 @@ def bilinear(images, src_x, src_y):
     return top * (1.0 - fy) + bottom * fy
 
 
+MIRROR_EQUATION = "bhwc,wv->bhvc"      # column w of the face goes to column v of the mirror image
+
+
+def mirror(shape: tuple[int, int, int], name: str = "mirror") -> keras.layers.EinsumDense:
+    """A layer giving the mirror image (left and right swapped) of faces of `shape` (height, width,
+    channels), always, in training and inference alike, made of Keras' own EinsumDense: the columns
+    times a fixed, frozen width x width permutation matrix (ones on the anti-diagonal). It is exact
+    in float32: each output is one input times 1 plus zeros (and whole grey levels 0-255 stay exact
+    even where a GPU multiplies in TF32 or bfloat16). Its matrix is a constant, saved with the weights
+    (48 x 48 numbers for a FER face), not something learnt."""
+    height, width, channels = shape
+    layer = keras.layers.EinsumDense(MIRROR_EQUATION, output_shape=(height, width, channels), name=name,
+                                     trainable=False, dtype="float32")
+    layer.build((None, height, width, channels))
+    layer.kernel.assign(np.eye(width, dtype="float32")[::-1])
+    return layer
+
+
+def is_mirror(layer: keras.layers.Layer) -> bool:
+    """Whether `layer` gives the mirror image of its input: a `mirror()` layer (recognised by its
+    equation and its anti-diagonal matrix) or a MirrorFace."""
+    if isinstance(layer, MirrorFace):
+        return True
+    if not (isinstance(layer, keras.layers.EinsumDense) and layer.equation == MIRROR_EQUATION and layer.built):
+        return False
+    kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel))
+    return kernel.ndim == 2 and kernel.shape[0] == kernel.shape[1] and np.array_equal(kernel, np.eye(len(kernel))[::-1])
+
+
 @keras.saving.register_keras_serializable(package="ferlab")
 class MirrorFace(keras.layers.Layer):
-    """The face's mirror image (left and right swapped), always, in training and inference alike: an
-    ensemble built with `flip=True` feeds each member the face and this, and averages the two (flip
-    test-time augmentation inside the model, so every caller of the model gets it)."""
+    """The face's mirror image, as ferlab's ensembles built it before `mirror()`: kept so that their
+    files still load (ferlab.models.saved.portable swaps it for `mirror()`)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("dtype", "float32")

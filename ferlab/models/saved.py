@@ -1,9 +1,10 @@
 """Reading and writing saved `.keras` models. `load` is the one place that knows which of ferlab's
-own layers a saved model may hold (FaceAugment), so every reader (Predict, `ferlab evaluate`,
+own layers a saved model may hold (FaceAugment, MirrorFace), so every reader (Predict, `ferlab evaluate`,
 ensembles, resumed runs, scripts) loads every model ferlab wrote, in safe mode. `save` can store the
 weights as float16 (half the file, for a model that has to fit a size limit: the shipped default) and
 can make a model trained in mixed precision compute in float32 (what CPUs without bf16 matrix units,
-and any machine, run exactly)."""
+and any machine, run exactly), and can write a portable file, made of Keras' own layers alone, that
+plain Keras reads without ferlab (the shipped default, ensembles)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import h5py
 import keras
 import numpy as np
 
-from ferlab.models import layers as _layers  # noqa: F401  (registers FaceAugment for loading)
+from ferlab.models import layers as _layers  # registers FaceAugment and MirrorFace for loading
 
 WEIGHT_DTYPES = ("float32", "float16")
 COMPUTE_DTYPES = ("as-trained", "float32")
@@ -39,19 +40,40 @@ def load(path: str | Path, *, compile: bool = True, compute: str = "as-trained")
     return keras.saving.load_model(path, safe_mode=True, compile=compile)
 
 
-def save(model: keras.Model, path: str | Path, *, weights: str = "float32", compute: str = "as-trained") -> Path:
+def portable(model: keras.Model) -> keras.Model:
+    """The same model made of Keras' own layers alone, so that its file loads in plain Keras 3 (safe
+    mode, any backend, no ferlab import): each FaceAugment, which does nothing at inference, becomes
+    an Identity of the same name, and each MirrorFace a `mirror()` layer; every other layer is the
+    model's own, weights and all (shared, not copied). Without its augmentation the result is for
+    inference, and for starting a run from its weights (--init-from copies them into a model built
+    from the run's own spec, augmentation included); it is not a checkpoint to resume."""
+    def swap(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if isinstance(layer, _layers.FaceAugment):
+            return keras.layers.Identity(name=layer.name, dtype=layer.dtype_policy.name)
+        if isinstance(layer, _layers.MirrorFace):
+            return _layers.mirror(tuple(layer.input.shape[1:]), name=layer.name)
+        return layer
+    return keras.models.clone_model(model, clone_function=swap, recursive=True)
+
+
+_portable = portable       # save's argument of that name hides the function
+
+
+def save(model: keras.Model, path: str | Path, *, weights: str = "float32", compute: str = "as-trained",
+         portable: bool = False) -> Path:
     """model.save(path); with weights="float16" every float32 weight is stored rounded to float16 and
     the archive deflated (an optimizer's state, where the model has one, stays float32: its second
     moments underflow float16). Keras reads such a file as it is: loading casts each stored array to its
     variable's dtype, so the model computes as before, with weights rounded once. With compute="float32"
     every mixed-precision layer of the saved config computes in float32 instead: its variables are
-    float32 already, so the same weights load, and predictions differ by bfloat16's rounding alone."""
+    float32 already, so the same weights load, and predictions differ by bfloat16's rounding alone.
+    portable=True saves `portable(model)`: a file plain Keras reads, for inference."""
     if weights not in WEIGHT_DTYPES:
         raise ValueError(f"weights must be one of {', '.join(WEIGHT_DTYPES)}, not {weights!r}")
     if compute not in COMPUTE_DTYPES:
         raise ValueError(f"compute must be one of {', '.join(COMPUTE_DTYPES)}, not {compute!r}")
     path = Path(path)
-    model.save(path)
+    (_portable(model) if portable else model).save(path)
     if weights == "float32" and compute == "as-trained":
         return path
     try:

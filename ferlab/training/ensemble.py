@@ -1,5 +1,6 @@
 """An ensemble job: load trained models, average them into one `.keras` model, evaluate it (and
-each member alone, on the same split) and store it like a trained model."""
+each member alone, on the same split) and store it like a trained model. The file is portable
+(ferlab.models.saved.portable): plain Keras reads it, without ferlab."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import keras
 from ferlab.data import load_dataset
 from ferlab.models.config import member_ref
 from ferlab.models.ensemble import average_models, check_member, member_at, members_of, read_model
-from ferlab.models.saved import load
+from ferlab.models.saved import load, save
 from ferlab.store import Store
 from ferlab.store.reference import owner_keys
 from ferlab.training.evaluate import EvalResult, evaluate_plain_and_flip
@@ -67,11 +68,12 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
                 log(f"member {where}: {split_name} accuracy {plain.accuracy:.4f} "
                     f"({flipped.accuracy:.4f} with flip TTA)")
         model = average_models(models, flip=spec.flip)
-        trial = store.start_trial(job_id, 1, spec.to_dict(), params=model.count_params())
+        params = sum(s["params"] for s in scores)     # the members' (a mirror's fixed matrix is not learnt)
+        trial = store.start_trial(job_id, 1, spec.to_dict(), params=params)
         run_dir = run_dir_for(job_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         model_path = run_dir / "model.keras"
-        model.save(model_path)
+        save(model, model_path, portable=True)
         saved = load(model_path)   # evaluate what is stored
         plain, flipped = evaluate_plain_and_flip(saved, split)
         store.add_artifact(trial.id, str(model_path), dataset=spec.data, split=split_name, accuracy=plain.accuracy,
@@ -80,9 +82,9 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
         store.finish_trial(trial.id, "completed")
         store.set_job_status(job_id, "completed")
         log(f"job {job_id} completed: ensemble of {len(scores)}{' with their mirror images' if spec.flip else ''} "
-            f"({model.count_params():,} parameters); "
+            f"({params:,} parameters); "
             f"{split_name} accuracy {plain.accuracy:.4f} ({flipped.accuracy:.4f} with flip TTA); model {model_path}")
-        return EnsembleResult(job_id, model_path, model.count_params(), split_name, plain, flipped, scores)
+        return EnsembleResult(job_id, model_path, params, split_name, plain, flipped, scores)
     except BaseException as exc:
         error = traceback.format_exc() if isinstance(exc, Exception) else f"interrupted ({exc.__class__.__name__})"
         if trial is not None:

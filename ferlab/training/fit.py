@@ -4,7 +4,6 @@ epoch (a killed run resumes where it stopped), then the best model evaluated and
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import time
 import traceback
@@ -21,7 +20,7 @@ from ferlab.data.dataset import DataError, Dataset
 from ferlab.labels import NUM_CLASSES
 from ferlab.models.builders import build_model
 from ferlab.models.ensemble import member_at, members_of, read_model
-from ferlab.models.saved import load
+from ferlab.models.saved import load, save
 from ferlab.store import Store
 from ferlab.store.entities import foreground_owner
 from ferlab.training import augment, distill, precision
@@ -188,8 +187,7 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
         best = load(run_dir / "best.keras")
         split_name = dataset.eval_split()
         plain, flipped = evaluate_plain_and_flip(best, dataset[split_name])
-        model_path = run_dir / "model.keras"
-        shutil.copyfile(run_dir / "best.keras", model_path)
+        model_path = save(best, run_dir / "model.keras", portable=True)    # plain Keras reads it
         store.add_artifact(trial.id, str(model_path), dataset=spec.data, split=split_name,
                            accuracy=plain.accuracy,
                            metrics={"plain": plain.to_dict(), "tta": flipped.to_dict(),

@@ -16,6 +16,7 @@ import keras_tuner as kt
 
 from ferlab.data import load_dataset
 from ferlab.models.hypermodel import PaperHyperModel
+from ferlab.models.saved import save
 from ferlab.store import Store
 from ferlab.training import augment, precision
 from ferlab.training.callbacks import StoreRecorder
@@ -153,8 +154,7 @@ def tune(store: Store, spec: TuneSpec, *, job_id: int | None = None, log: Log = 
         with warnings.catch_warnings():  # the checkpoint holds weights, not the optimizer's state
             warnings.simplefilter("ignore", UserWarning)
             model.load_weights(tuner._get_checkpoint_fname(best.tuner_trial_id))
-        model_path = run_dir / "model.keras"
-        model.save(model_path)
+        model_path = save(model, run_dir / "model.keras", portable=True)    # plain Keras reads it
         split_name = dataset.eval_split()
         result = evaluate(model, dataset[split_name])
         store.add_artifact(best.id, str(model_path), dataset=spec.data, split=split_name,

@@ -1,5 +1,5 @@
 """Saving models: float16 weights halve the file, load with plain Keras and predict as before; float32
-compute turns a mixed-precision model exact."""
+compute turns a mixed-precision model exact; a portable file loads where ferlab cannot be imported."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from ferlab.models import DEFAULTS, build_model
 from ferlab.models.layers import FaceAugment
 from ferlab.models.saved import compute_dtypes, load, save
+from tests.helpers import keras_modules
 
 
 def test_float16_weights_halve_the_file_and_load_as_float32(tmp_path):
@@ -109,3 +110,79 @@ def test_predict_computes_in_float32_whatever_the_model_was_trained_in(tmp_path)
     assert {layer.dtype_policy.compute_dtype for layer in predictor.model.layers} == {"float32"}
     faces = np.random.default_rng(6).integers(0, 256, (3, 48, 48, 1)).astype("float32")
     assert predictor.classify(faces).shape == (3, 7)
+
+
+PLAIN_KERAS = """import sys
+sys.modules["ferlab"] = None          # ferlab cannot be imported here: the file has to do without it
+import keras
+import numpy as np
+model = keras.saving.load_model(sys.argv[1])
+np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0))
+"""
+
+
+def _old_mirrored_ensemble(seed: int) -> keras.Model:
+    """An ensemble as ferlab wrote them before mirror(): members with their FaceAugment, the mirror
+    image by ferlab's own MirrorFace."""
+    from ferlab.models.config import ENSEMBLE_NAME
+    from ferlab.models.layers import MirrorFace
+
+    keras.utils.set_random_seed(seed)
+    members = [build_model(DEFAULTS["compact"], augmentation=FaceAugment(seed=i)) for i in range(2)]
+    for i, member in enumerate(members, 1):
+        member.name = f"member_{i}"
+    face = keras.Input((48, 48, 1), name="face")
+    views = [face, MirrorFace(name="mirror")(face)]
+    mean = keras.layers.Average(name="emotion")([m(v) for m in members for v in views])
+    return keras.Model(face, mean, name=ENSEMBLE_NAME)
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_a_portable_file_loads_without_ferlab_and_predicts_as_the_model_did(backend, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    model = _old_mirrored_ensemble(seed=7)
+    x = np.random.default_rng(7).integers(0, 256, (16, 48, 48, 1)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    expected = model.predict(x, verbose=0)
+
+    def plain_keras(path):
+        return subprocess.run([sys.executable, "-c", PLAIN_KERAS, str(path), str(tmp_path / "x.npy"),
+                               str(tmp_path / "p.npy")], capture_output=True, text=True, timeout=300,
+                              env=dict(os.environ, KERAS_BACKEND=backend))
+
+    own = plain_keras(save(model, tmp_path / "own.keras"))          # as ferlab wrote it before
+    assert own.returncode != 0 and "MirrorFace" in own.stderr
+    path = save(model, tmp_path / "portable.keras", weights="float16", portable=True)
+    assert keras_modules(path) == {"keras"}       # Keras' own classes alone
+    ran = plain_keras(path)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected, atol=2e-3)    # float16 weights' rounding
+
+
+def test_portable_swaps_ferlabs_layers_for_keras_own_and_keeps_everything_else(tmp_path):
+    from ferlab.models.ensemble import members_of, mirrors_faces
+    from ferlab.models.layers import is_mirror, mirror
+    from ferlab.training.fit import warm_start
+
+    model = _old_mirrored_ensemble(seed=8)
+    x = np.random.default_rng(8).integers(0, 256, (16, 48, 48, 1)).astype("float32")
+    path = save(model, tmp_path / "portable.keras", portable=True)
+    restored = load(path)
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))   # exact
+    assert mirrors_faces(restored) and [m.name for m in members_of(restored)] == ["member_1", "member_2"]
+    assert [layer.__class__.__name__ for layer in members_of(restored)[0].layers[:3]] == \
+        ["InputLayer", "Identity", "Rescaling"]
+    assert restored.count_params() == model.count_params() + 48 * 48      # the mirror's fixed matrix
+    # a portable member still starts a run built with its augmentation: the same weight arrays
+    fresh = build_model(DEFAULTS["compact"], augmentation=FaceAugment())
+    warm_start(fresh, path, member=2)
+    for a, b in zip(fresh.weights, members_of(model)[1].weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # the mirror is recognised by what it does, not by its class alone
+    other = keras.layers.EinsumDense("bhwc,wv->bhvc", output_shape=(48, 48, 1))
+    other.build((None, 48, 48, 1))
+    assert is_mirror(mirror((48, 48, 1))) and not is_mirror(other)
+    np.testing.assert_array_equal(np.asarray(mirror((48, 48, 1))(x)), x[:, :, ::-1])

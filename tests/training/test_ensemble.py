@@ -12,7 +12,7 @@ import pytest
 from ferlab.training.ensemble import build_ensemble
 from ferlab.training.fit import train
 from ferlab.training.spec import EnsembleSpec
-from tests.helpers import ferlab
+from tests.helpers import ferlab, keras_modules
 
 
 def quiet(_line):
@@ -151,7 +151,8 @@ def test_flip_averages_each_model_with_the_mirror_image_inside_the_saved_model(s
     plain_mean = np.mean([m.predict(faces, verbose=0) for m in singles], axis=0)
     assert np.abs(got - plain_mean).max() > 1e-4      # and it is not the plain ensemble
     assert mirrors_faces(model) and not mirrors_faces(singles[0])
-    assert result.params == sum(m.count_params() for m in singles)
+    assert result.params == sum(m.count_params() for m in singles)      # the mirror's fixed matrix is not one
+    assert keras_modules(result.model_path) == {"keras"}               # plain Keras reads the file
 
     # flip TTA on top adds no view: the model's own figure is its flip-TTA figure
     split = load_dataset(store, tiny_data)["test"]

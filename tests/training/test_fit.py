@@ -12,7 +12,7 @@ import pytest
 from ferlab.training.callbacks import StoreRecorder, lr_schedule
 from ferlab.training.fit import train
 from ferlab.training.spec import PRESETS, TrainSpec, preset
-from tests.helpers import ferlab
+from tests.helpers import ferlab, keras_modules
 
 
 def test_two_epochs_write_exactly_two_rows_and_a_model(store, tiny_spec):
@@ -42,6 +42,11 @@ def test_two_epochs_write_exactly_two_rows_and_a_model(store, tiny_spec):
     assert artifact.split == "test" and cm.shape == (7, 7) and cm.sum() == 70
     assert artifact.accuracy == pytest.approx(np.trace(cm) / 70)
     assert artifact.metrics["tta"]["tta"] is True
+    # the run's model is the best checkpoint made of Keras' own layers: plain Keras reads it
+    assert keras_modules(result.model_path) == {"keras"} and "ferlab" in keras_modules(result.model_path.parent / "best.keras")
+    faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48, 1)).astype("float32")
+    np.testing.assert_array_equal(keras.saving.load_model(result.model_path).predict(faces, verbose=0),
+                                  keras.saving.load_model(result.model_path.parent / "best.keras").predict(faces, verbose=0))
 
 
 def test_cancel_stops_after_the_current_epoch_and_keeps_it(store, tiny_spec):

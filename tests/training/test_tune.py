@@ -9,6 +9,7 @@ from ferlab.models.search import Range, SearchSpace
 from ferlab.training.callbacks import StoreRecorder
 from ferlab.training.spec import TuneSpec
 from ferlab.training.tune import tune
+from tests.helpers import keras_modules
 
 SPACE = SearchSpace("4conv", Range(8, 16, 8), Range(8, 16, 8), Range(0, 0.2, 0.1), Range(0, 0.2, 0.1),
                     learning_rates=(1e-3,))
@@ -34,6 +35,7 @@ def test_three_trials_with_their_epochs(store, spec):
     assert result.best_trial_number == best.number
     [artifact] = store.list_artifacts(best.id)
     assert artifact.path.endswith("model.keras") and store.get_job(result.job_id).status == "completed"
+    assert keras_modules(artifact.path) == {"keras"}                 # plain Keras reads the best trial's model
 
 
 def test_a_failing_trial_is_stored_as_failed_and_the_search_goes_on(store, spec, monkeypatch):
