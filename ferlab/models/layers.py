@@ -11,9 +11,10 @@ The distributions are those of ferlab's earlier Keras-layer pipeline: rotation u
 +-`rotation` degrees, one zoom factor in 1 +- `zoom` for both axes, shifts uniform in +-`shift` of
 each side, a horizontal flip for half the faces; erasing picks each side of the rectangle as
 sqrt(U(erasing_scale)) of the face's, a uniform position inside it, and fills it with clipped noise
-(normal x 255). The layer is active in training only; the model's saved file names it, so loading
-one needs this module imported: read saved models with `ferlab.models.saved.load`, which does.
-`ferlab.models.saved.portable` swaps it for Keras' Identity where a file must load without ferlab.
+(normal x 255). The layer is active in training only. A run's checkpoints name it, so loading one
+needs this module imported: read saved models with `ferlab.models.saved.load`, which does. The
+models ferlab hands over (a run's model.keras, ensembles, the shipped default) have it swapped for
+Keras' Identity by `ferlab.models.saved.portable`, and load without ferlab.
 
 `mirror()` is the face's mirror image made of Keras' own layers (a fixed permutation matrix), so that
 a model that averages each face with its mirror image loads in plain Keras; MirrorFace, ferlab's own
