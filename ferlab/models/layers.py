@@ -138,8 +138,13 @@ def mirror(shape: tuple[int, int, int], name: str = "mirror") -> keras.layers.Ei
     layer = keras.layers.EinsumDense(MIRROR_EQUATION, output_shape=(height, width, channels), name=name,
                                      trainable=False, dtype="float32")
     layer.build((None, height, width, channels))
-    layer.kernel.assign(np.eye(width, dtype="float32")[::-1])
+    layer.kernel.assign(_reversal(width))
     return layer
+
+
+def _reversal(n: int) -> np.ndarray:
+    """The n x n matrix that reverses the order of n columns (ones on the anti-diagonal)."""
+    return np.eye(n, dtype="float32")[::-1]
 
 
 def is_mirror(layer: keras.layers.Layer) -> bool:
@@ -149,8 +154,8 @@ def is_mirror(layer: keras.layers.Layer) -> bool:
         return True
     if not (isinstance(layer, keras.layers.EinsumDense) and layer.equation == MIRROR_EQUATION and layer.built):
         return False
-    kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel))
-    return kernel.ndim == 2 and kernel.shape[0] == kernel.shape[1] and np.array_equal(kernel, np.eye(len(kernel))[::-1])
+    kernel = keras.ops.convert_to_numpy(layer.kernel)
+    return np.array_equal(kernel, _reversal(len(kernel)))     # False for a matrix of another shape too
 
 
 @keras.saving.register_keras_serializable(package="ferlab")
