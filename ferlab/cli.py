@@ -180,23 +180,34 @@ def _tune(*args, **kwargs):
     return tune(*args, **kwargs)
 
 
-def _member_file(store, ref: str) -> str:
+def _member_file(store, ref: str, checkpoint_ok: bool = False) -> str:
     """An ensemble member: a model (as _model_file) or, with "#K", the K-th model of an ensemble."""
     from ferlab.models.config import member_ref
 
     path, k = member_ref(ref)
-    return _model_file(store, path) + (f"#{k}" if k is not None else "")
+    return _model_file(store, path, checkpoint_ok) + (f"#{k}" if k is not None else "")
 
 
-def _model_file(store, ref: str) -> str:
-    """A model file named as a path, or as the number of a job whose trained model to take."""
+def _model_file(store, ref: str, checkpoint_ok: bool = False) -> str:
+    """A model file named as a path, or as the number of a job whose trained model to take; with
+    checkpoint_ok, a run with no model yet gives its best checkpoint so far (said on stderr)."""
+    from ferlab.runner.jobs import best_checkpoint
+
     if ref.isdigit():
         job = store.get_job(int(ref))
         models = store.model_paths(job.id)
-        if not models:
-            raise ValueError(f"job {job.id} has no saved model to start from (it is {job.status}); "
-                             "name a .keras file instead")
-        return models[-1]
+        if models:
+            return models[-1]
+        checkpoint = best_checkpoint(store, job.id)
+        if checkpoint and checkpoint_ok:
+            print(f"job {job.id} has no model yet: taking its {checkpoint.describe()}", file=sys.stderr)
+            return str(checkpoint.path)
+        if checkpoint:
+            raise ValueError(f"job {job.id} has no model yet ({job.status}); its {checkpoint.describe()} is "
+                             f"{checkpoint.path}: `ferlab export {job.id} FILE.keras` copies it to name here, "
+                             f"or `ferlab train --resume {job.id}` finishes the run")
+        raise ValueError(f"job {job.id} has no saved model to start from (it is {job.status}); "
+                         "name a .keras file instead")
     path = Path(ref).expanduser()
     if not path.is_file():
         raise ValueError(f"no model file at {ref}: name a .keras file or a job number")
@@ -463,6 +474,39 @@ def cmd_worker(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    target = Path(args.target).expanduser()
+    if target.exists() and not args.force:
+        print(f"error: {target} exists: name a new file, or add --force to replace it", file=sys.stderr)
+        return 2
+    if not target.parent.is_dir():
+        print(f"error: there is no folder {target.parent} to write {target.name} in", file=sys.stderr)
+        return 2
+    store = _store()
+    source = _member_file(store, args.source, checkpoint_ok=True)
+    if target.exists() and target.resolve() == Path(source.split("#")[0]).resolve():
+        print("error: the new file would replace the model it is made from: name another file", file=sys.stderr)
+        return 2
+    from ferlab.training.ensemble import load_member
+    from ferlab.training.export import PROBES, export_model
+
+    try:
+        result = export_model(load_member(source, "model to export"), target, weights=args.weights,
+                              compute=args.compute)
+    except OSError as e:
+        print(f"error: cannot write {target}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"source": source, **result.to_dict()}))
+        return 0
+    print(f"wrote {target} from {source}: {result.params:,} parameters, {result.weights} weights, "
+          f"computing in {', '.join(result.compute)}, {result.size / 1e6:.1f} MB")
+    print("Keras' own layers only: keras.saving.load_model reads it without ferlab, under any backend")
+    print(f"checked: read back, its class probabilities on {PROBES} probe faces differ from the source's by at "
+          f"most {result.max_difference:.2g}; {result.changed} of them change their predicted class")
+    return 0
+
+
 def cmd_predict(args) -> int:
     from ferlab.inference.images import ImageError, load_image
     from ferlab.inference.models import available_models
@@ -697,6 +741,20 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--background", action="store_true", help="queue it for a worker instead (starts one if none runs)")
     en.add_argument("--json", action="store_true")
     en.set_defaults(fn=cmd_ensemble)
+
+    xp = sub.add_parser("export", help="write a model as a .keras file that plain Keras loads without ferlab")
+    xp.add_argument("source", help="a .keras file (FILE#K: the K-th model an ensemble averages) or a job number "
+                    "(its model; for a run with none yet, cancelled or failed or still running, its best "
+                    "checkpoint so far)")
+    xp.add_argument("target", help="the new .keras file")
+    xp.add_argument("--weights", choices=("float32", "float16"), default="float32",
+                    help="float16: half the file, each weight rounded once (the shipped model's storage)")
+    xp.add_argument("--compute", choices=("as-trained", "float32"), default="as-trained",
+                    help="float32: a model trained in mixed precision computes in float32 (exact anywhere; "
+                         "faster on CPUs without bf16 matrix units)")
+    xp.add_argument("--force", action="store_true", help="replace TARGET where it exists")
+    xp.add_argument("--json", action="store_true")
+    xp.set_defaults(fn=cmd_export)
 
     ev = sub.add_parser("evaluate", help="accuracy, per-class table and confusion matrix of a .keras model")
     ev.add_argument("model")

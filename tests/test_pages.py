@@ -474,6 +474,32 @@ def test_predict_page_offers_completed_models_and_marks_demo_ones(store, tmp_pat
     assert [t.label for t in at.tabs] == ["Photos", "Webcam"]
 
 
+def test_predict_page_offers_the_best_checkpoint_of_a_run_cut_short(store):
+    from ferlab import config
+    from ferlab.models import ModelConfig
+    from ferlab.models.builders import build_model
+
+    job = store.create_job("train", {"data": "fer2013"}, status="running")
+    trial = store.start_trial(job.id, 1, {})
+    for epoch, val in enumerate([0.41, 0.52, 0.47], 1):
+        store.record_epoch(trial.id, epoch, loss=1.0, accuracy=0.5, val_loss=1.1, val_accuracy=val)
+    store.set_job_status(job.id, "cancelled")
+    config.run_dir(job.id).mkdir(parents=True)
+    build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)).save(config.run_dir(job.id) / "best.keras")
+    running = store.create_job("train", {"data": "fer2013"}, status="running")     # still training: not offered
+    store.start_trial(running.id, 1, {})
+    config.run_dir(running.id).mkdir(parents=True)
+    (config.run_dir(running.id) / "best.keras").write_bytes((config.run_dir(job.id) / "best.keras").read_bytes())
+
+    at = run_page("predict")
+    options = at.selectbox[0].options
+    label = f"job {job.id}: fer2013, best so far, val acc 52.0% at epoch 2 (cancelled after 3 epochs)"
+    assert label in options and not any(o.startswith(f"job {running.id}:") for o in options)
+    at.selectbox[0].select(label).run()
+    assert not at.exception and not at.error
+    assert [t.label for t in at.tabs] == ["Photos", "Webcam"]
+
+
 def test_equal_epochs_cuts_every_run_at_the_shortest(store):
     import pandas as pd
 

@@ -98,6 +98,17 @@ def _rewrite(source: str | Path, target: str | Path, *, weights=None, config=Non
             archive.writestr(name, data)
 
 
+def modules(path: str | Path) -> set[str]:
+    """The top-level packages of the classes a saved model's config names: {"keras"} for a file that
+    plain Keras reads without ferlab, "ferlab" among them for one that needs ferlab's layers."""
+    with zipfile.ZipFile(path) as archive:
+        config = archive.read("config.json")
+    found: set[str] = set()
+    _walk(json.loads(config), lambda o: found.add(o["module"].split(".")[0])
+          if isinstance(o.get("module"), str) and "class_name" in o else None)
+    return found
+
+
 def compute_dtypes(path: str | Path) -> set[str]:
     """The dtype policies a saved model's layers compute with, read from its config alone."""
     found: set[str] = set()

@@ -113,6 +113,39 @@ def delete_job(store: Store, job_id: int) -> tuple[JobInfo, Path | None]:
     return job, folder
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A training run's best-val checkpoint so far: the model to use from a run that has saved none."""
+
+    path: Path
+    status: str                   # the job's: cancelled, failed, running, queued (requeued)
+    epochs: int                   # epochs recorded
+    best_epoch: int | None
+    best_val_accuracy: float | None
+
+    def describe(self) -> str:
+        best = (f"epoch {self.best_epoch}, val accuracy {self.best_val_accuracy:.4f}"
+                if self.best_epoch is not None and self.best_val_accuracy is not None else "its best epoch")
+        return f"best checkpoint so far ({best}; {self.stopped()})"
+
+    def stopped(self) -> str:
+        return f"{self.status} after {self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+
+
+def best_checkpoint(store: Store, job_id: int) -> Checkpoint | None:
+    """The best checkpoint (`best.keras`) of a training run that has no model yet (one cancelled,
+    failed, or still running) where it is on this machine; None for other jobs."""
+    job = store.get_job(job_id)
+    path = config.run_dir(job_id) / "best.keras"
+    if job.kind != "train" or job.status == "completed" or store.model_paths(job_id) or not path.is_file():
+        return None
+    trials = store.list_trials(job_id)
+    if not trials:
+        return None
+    trial = trials[-1]
+    return Checkpoint(path, job.status, store.count_epochs(trial.id), trial.best_epoch, trial.best_val_accuracy)
+
+
 def spec_differences(specs: list[dict]) -> list[tuple[str, list]]:
     """The spec fields (dotted, e.g. `model.architecture`) whose values differ between jobs, each with
     its value per job: what a comparison of their runs actually varies."""

@@ -32,17 +32,18 @@ class EnsembleResult:
     members: list[dict]          # per member: path, accuracy, accuracy with flip TTA
 
 
-def load_member(ref: str) -> keras.Model:
-    """The model at `ref`'s path, or with "#K" the K-th model of the ensemble saved there."""
+def load_member(ref: str, role: str = "ensemble member") -> keras.Model:
+    """The model at `ref`'s path, or with "#K" the K-th model of the ensemble saved there; errors
+    name it as `role` (what the caller uses it as)."""
     path, k = member_ref(ref)
     if not Path(path).is_file():
-        raise ValueError(f"ensemble member {path} does not exist: name a .keras file or a job number "
+        raise ValueError(f"{role} {path} does not exist: name a .keras file or a job number "
                          "whose model is still on disk")
-    model = read_model(path, f"ensemble member {path}")
-    check_member(model, f"ensemble member {path}")
+    model = read_model(path, f"{role} {path}")
+    check_member(model, f"{role} {path}")
     if k is None:
         return model
-    return member_at(model, k, path, f"ensemble member {ref}", number=lambda i: f"#{i}", drop=f"the #{k}")
+    return member_at(model, k, path, f"{role} {ref}", number=lambda i: f"#{i}", drop=f"the #{k}")
 
 
 def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = None, log: Log = print) -> EnsembleResult:

@@ -2,27 +2,53 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import altair as alt
 import streamlit as st
 
+from ferlab.config import run_dir
 from ferlab.inference.detect import DEFAULT_DETECTOR, DETECTORS
 from ferlab.inference.draw import annotate, probabilities_frame
 from ferlab.inference.images import ImageError, load_image
-from ferlab.inference.models import available_models
+from ferlab.inference.models import ModelChoice, available_models
 from ferlab.labels import CLASSES
+from ferlab.runner.jobs import best_checkpoint
 from ferlab.store import Store
 from ferlab.ui.common import friendly_errors
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=4)
-def _predictor(path: str, detector: str, tta: bool):
+def _predictor(path: str, modified: float, detector: str, tta: bool):
+    """(`modified`: the file's mtime, so a checkpoint a resumed run has replaced is read again.)"""
     from ferlab.inference.predictor import Predictor
 
     return Predictor(path, detector=detector, tta=tta)
 
 
+def checkpoint_choices(store: Store) -> list[ModelChoice]:
+    """The best checkpoint so far of each training run that stopped without a model (cancelled or
+    failed), best first: a run cut short can still be tried on photos."""
+    synthetic = {d.name for d in store.list_datasets() if d.synthetic} | {"demo"}
+    found = []
+    for job in store.list_jobs():
+        if job.kind != "train" or job.status not in ("cancelled", "failed") \
+                or not (run_dir(job.id) / "best.keras").is_file():
+            continue
+        checkpoint = best_checkpoint(store, job.id)
+        if checkpoint is None:
+            continue
+        data = job.spec.get("data", "?")
+        acc = f"val acc {checkpoint.best_val_accuracy:.1%} " if checkpoint.best_val_accuracy is not None else ""
+        label = f"job {job.id}: {data}, best so far, {acc}at epoch {checkpoint.best_epoch} ({checkpoint.stopped()})"
+        demo = data in synthetic
+        found.append(ModelChoice(label + (" [SYNTHETIC demo]" if demo else ""), str(checkpoint.path),
+                                 checkpoint.best_val_accuracy, demo))
+    return sorted(found, key=lambda c: -(c.accuracy or 0))
+
+
 def model_picker(store: Store):
-    choices = available_models(store)
+    choices = available_models(store) + checkpoint_choices(store)
     if not choices:
         st.info("No trained model yet. Train one on **Experiments** (or `ferlab train --data demo`): "
                 "every completed run's model appears here.")
@@ -35,7 +61,7 @@ def model_picker(store: Store):
     if choice.synthetic:
         st.warning("This model was trained on the SYNTHETIC demo set: expect nonsense on real faces.")
     with friendly_errors("Loading the model"):
-        predictor = _predictor(choice.path, detector, tta)
+        predictor = _predictor(choice.path, Path(choice.path).stat().st_mtime, detector, tta)
         if predictor.mirrors:
             right.caption("This model averages each face with its mirror image itself.")
         return predictor
