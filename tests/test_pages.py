@@ -500,6 +500,27 @@ def test_predict_page_offers_the_best_checkpoint_of_a_run_cut_short(store):
     assert [t.label for t in at.tabs] == ["Photos", "Webcam"]
 
 
+def test_probability_bars_name_every_emotion_face_by_face_at_a_fixed_width():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from ferlab.labels import CLASSES
+    from ferlab.ui.predict import BAR_WIDTH, bars
+
+    faces = [SimpleNamespace(probabilities=np.eye(7)[i % 7]) for i in range(10)]
+    spec = bars(faces).to_dict()
+    # ten faces in the photo's numbering (face 10 after face 9, not after face 1)
+    assert spec["facet"]["row"]["sort"] == [f"face {i}" for i in range(1, 11)]
+    assert spec["spec"]["width"] == BAR_WIDTH      # not the column's width, which a facet overflows
+    bars_layer, text_layer = spec["spec"]["layer"]
+    y = bars_layer["encoding"]["y"]
+    assert y["sort"] == list(CLASSES) and y["axis"]["labelOverlap"] is False     # all 7 names shown
+    assert text_layer["encoding"]["text"]["format"] == ".0%"
+    data = spec["datasets"][spec["data"]["name"]]
+    assert len(data) == 70 and {d["face"] for d in data} == {f"face {i}" for i in range(1, 11)}
+
+
 def test_equal_epochs_cuts_every_run_at_the_shortest(store):
     import pandas as pd
 

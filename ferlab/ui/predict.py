@@ -68,11 +68,25 @@ def model_picker(store: Store):
     st.stop()
 
 
-def bars(faces) -> alt.Chart:
-    return alt.Chart(probabilities_frame(faces)).mark_bar().encode(
-        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("emotion:N", sort=list(CLASSES)),
-        row=alt.Row("face:N"), tooltip=["face", "emotion", alt.Tooltip("probability:Q", format=".1%")]
-    ).properties(height=110)
+BAR_WIDTH = 180      # pixels, beside the labels and percentages: fits the photo's neighbouring column
+
+
+def bars(faces) -> alt.FacetChart:
+    """Each face's 7 class probabilities as labelled bars, one small chart per face (numbered as on
+    the photo), of a fixed width: every emotion's name shows, and the chart stays inside its column."""
+    frame = probabilities_frame(faces).assign(face=lambda d: "face " + d["face"].astype(str))
+    base = alt.Chart().encode(
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", tickCount=4),
+                title=None),
+        y=alt.Y("emotion:N", sort=list(CLASSES), title=None,
+                axis=alt.Axis(labelOverlap=False, labelBaseline="middle", labelPadding=4)),
+        tooltip=["face", "emotion", alt.Tooltip("probability:Q", format=".1%")])
+    text = base.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("probability:Q", format=".0%"))
+    faces_in_order = [f"face {i}" for i in range(1, len(faces) + 1)]       # face 10 after face 9
+    header = alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start", labelFontWeight="bold", labelPadding=4)
+    return (alt.layer(base.mark_bar(), text, data=frame)
+            .properties(width=BAR_WIDTH, height=alt.Step(17))
+            .facet(row=alt.Row("face:N", sort=faces_in_order, title=None, header=header), spacing=10))
 
 
 def photos_tab(predictor) -> None:
@@ -96,7 +110,7 @@ def photos_tab(predictor) -> None:
                 faces = [predictor.predict_whole(image.gray)]
             left, right = st.columns([3, 2])
             left.image(annotate(image.rgb, faces, numbered=len(faces) > 1), width="stretch")
-            right.altair_chart(bars(faces), width="stretch")
+            right.altair_chart(bars(faces), width="content")
 
 
 def webcam_tab(predictor) -> None:
