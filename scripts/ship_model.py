@@ -257,7 +257,10 @@ installed, on any Keras backend (the test suite runs this under TensorFlow and J
 {code}
 Its input is 48x48 grey levels from 0 to 255 (the model rescales them itself), as N x 48 x 48 x 1
 float32; its output, the 7 class probabilities in FER2013's order. Predict, `ferlab predict` and
-`ferlab evaluate` do the same after finding and cropping each face.
+`ferlab evaluate` do the same after finding and cropping each face. `scripts/plain_keras_eval.py`
+scores a whole FER2013 split this way, reading the faces itself from a folder of class folders or
+from the CSV, with ferlab's import blocked: `python scripts/plain_keras_eval.py
+ferlab/assets/ferlab-default.keras FOLDER_OR_CSV` (`KERAS_BACKEND=jax` or `torch` for the others).
 """
 
 

@@ -295,3 +295,45 @@ def test_ensemble_subsets_scores_the_base_with_every_subset_of_the_candidates():
     # the mirror images count with flip TTA alone
     mirror = model([.6, .4], [.6, .4], [.6, .4], [.6, .4], mirrored=[[.6, .4], [.1, .9], [.1, .9], [.6, .4]])
     assert module.subset_scores({"m": mirror}, labels, ["m"], [])[0][1:3] == (0.5, 1.0)
+
+
+def test_plain_keras_eval_scores_folders_and_csv_rows_as_ferlab_does_without_ferlab(store, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from ferlab.models import ModelConfig, build_model
+    from ferlab.models.layers import FaceAugment
+    from ferlab.models.saved import save
+    from tests.helpers import ferlab, make_csv, make_folder_layout
+
+    script = SCRIPT.parent / "plain_keras_eval.py"
+    make_folder_layout(tmp_path / "faces", {"test": 6}, rng=np.random.default_rng(3))
+    model = build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1), augmentation=FaceAugment())
+    portable = save(model, tmp_path / "portable.keras", portable=True)
+
+    def plain(*args):
+        ran = subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True,
+                             timeout=300)
+        return ran.returncode, ran.stdout + ran.stderr
+
+    def ferlab_accuracy(data, *extra):
+        ran = ferlab("evaluate", str(portable), "--data", str(data), "--json", *extra)
+        assert ran.returncode == 0, ran.stderr[-2000:]
+        return json.loads(ran.stdout)["accuracy"]
+
+    code, out = plain(portable, tmp_path / "faces" / "test")
+    assert code == 0, out[-2000:]
+    assert f"42 faces read, 0 skipped; accuracy {ferlab_accuracy(tmp_path / 'faces'):.4f}" in out
+
+    rng = np.random.default_rng(4)
+    rows = [(k % 7, rng.integers(0, 256, 48 * 48), "PrivateTest") for k in range(20)]
+    rows += [(1, rng.integers(0, 256, 48 * 48), "PublicTest"), (2, " ".join(["7"] * 2303), "PrivateTest")]
+    csv_path = make_csv(tmp_path / "fer2013.csv", rows)
+    code, out = plain(portable, csv_path)
+    assert code == 0, out[-2000:]
+    assert f"20 faces read, 1 skipped; accuracy {ferlab_accuracy(csv_path, '--split', 'test'):.4f}" in out
+
+    # a file that needs ferlab's own layers fails here: the script really runs without ferlab
+    code, out = plain(save(model, tmp_path / "own.keras"), csv_path)
+    assert code != 0 and "FaceAugment" in out
