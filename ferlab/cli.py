@@ -372,6 +372,12 @@ def cmd_jobs_show(args) -> int:
     for a in [a for t in store.list_trials(job.id) for a in store.list_artifacts(t.id)]:
         where = a.path or "(a reference run's model, not shipped)"
         print(f"  model {where}: {a.split} accuracy {a.accuracy:.4f}")
+    from ferlab.runner.jobs import best_checkpoint
+
+    checkpoint = best_checkpoint(store, job.id)
+    if checkpoint:
+        print(f"  no model yet; {checkpoint.describe()}: {checkpoint.path} (`ferlab export {job.id} FILE.keras` "
+              f"makes a model of it{'' if job.status == 'running' else f'; `ferlab train --resume {job.id}` goes on'})")
     if job.error:
         print(f"error:\n{job.error}")
     return 0

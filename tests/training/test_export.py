@@ -44,6 +44,9 @@ def test_a_cancelled_run_exports_its_best_checkpoint_as_plain_keras(store, tiny_
                                   checkpoint.predict(x, verbose=0))
 
     # the commands that need a finished model say where the checkpoint is and how to use it
+    assert main(["jobs", "show", str(job)]) == 0
+    assert f"no model yet; best checkpoint so far (epoch 1, val accuracy {best:.4f}; cancelled after 1 epoch): " \
+           f"{config.run_dir(job) / 'best.keras'} (`ferlab export {job} FILE.keras`" in capsys.readouterr().out
     assert main(["ensemble", str(job), str(out), "--data", tiny_spec.data]) == 2
     err = capsys.readouterr().err
     assert f"job {job} has no model yet (cancelled); its best checkpoint so far" in err
