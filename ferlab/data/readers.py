@@ -116,24 +116,31 @@ def read_csv(path: Path, progress: Progress | None = None) -> Dataset:
 
 # --- Folders ---------------------------------------------------------------------------------
 
-def find_layout_root(root: Path) -> Path:
-    """The folder holding the split folders: `root` itself or a single wrapping subfolder."""
-    for candidate in (root, *sorted(p for p in root.iterdir() if p.is_dir())):
-        if any(p.is_dir() and p.name.lower() in SPLIT_FOLDERS for p in candidate.iterdir()):
-            return candidate
+def split_folders(root: Path) -> tuple[Path, list[tuple[str, Path]]]:
+    """The folder holding the data and its (split, folder) pairs, looked for in `root` itself or a
+    single wrapping subfolder: the split folders of a layout (train/, val/, test/, ...), or else a
+    folder of class folders alone, read as one split named by that folder where its name is a
+    split's (train/, PublicTest/, ...) and as test otherwise (a held-out split handed over alone)."""
+    candidates = (root, *sorted(p for p in root.iterdir() if p.is_dir()))
+    for candidate in candidates:
+        splits = sorted(p for p in candidate.iterdir() if p.is_dir() and p.name.lower() in SPLIT_FOLDERS)
+        if splits:
+            return candidate, [(SPLIT_FOLDERS[p.name.lower()], p) for p in splits]
+    for candidate in candidates:
+        if any(p.is_dir() and p.name.lower() in FOLDER_ALIASES for p in candidate.iterdir()):
+            return candidate, [(SPLIT_FOLDERS.get(candidate.name.lower(), "test"), candidate)]
     raise DataError(f"{root}: no split folder found; expected train/ with val/, validation/ or "
-                    "test/ beside it, each holding one folder per class (angry, disgust, ...)")
+                    "test/ beside it, each holding one folder per class (angry, disgust, ...), or one "
+                    "split's class folders alone")
 
 
 def read_folders(root: Path, progress: Progress | None = None) -> Dataset:
-    root = find_layout_root(root)
+    root, split_dirs = split_folders(root)
     images: dict[str, list[np.ndarray]] = {}
     labels: dict[str, list[int]] = {}
     problems: list[Problem] = []
-    split_dirs = sorted(p for p in root.iterdir() if p.is_dir() and p.name.lower() in SPLIT_FOLDERS)
     seen = {}
-    for split_dir in split_dirs:
-        split = SPLIT_FOLDERS[split_dir.name.lower()]
+    for split, split_dir in split_dirs:
         if split in seen:
             raise DataError(f"{root}: both {seen[split].name}/ and {split_dir.name}/ hold the "
                             f"{split} split; keep one of them")
@@ -159,7 +166,8 @@ def read_folders(root: Path, progress: Progress | None = None) -> Dataset:
     if not images:
         detail = f"; first problem: {problems[0]}" if problems else ""
         raise DataError(f"{root}: no readable images in any class folder{detail}")
-    layout = "folders:" + "+".join(d.name for d in split_dirs)
+    one = len(split_dirs) == 1 and split_dirs[0][1] == root        # class folders alone
+    layout = f"folders:{root.name} as {split_dirs[0][0]}" if one else "folders:" + "+".join(d.name for _, d in split_dirs)
     return Dataset(splits=_stack(images, labels), source=str(root), layout=layout,
                    problems=tuple(problems))
 

@@ -90,6 +90,26 @@ def test_layout_inside_a_wrapping_folder(tmp_path, rng):
     assert len(ds["train"]) == 14 and len(ds["test"]) == 7
 
 
+def test_one_splits_class_folders_alone_are_read_as_that_split(tmp_path, rng):
+    # a held-out split handed over alone (PrivateTest/<class>/*.png), named by its folder, any case
+    make_folder_layout(tmp_path / "a", {"PrivateTest": 2}, rng=rng)
+    ds = read_source(tmp_path / "a" / "PrivateTest")
+    assert list(ds.splits) == ["test"] and ds.layout == "folders:PrivateTest as test"
+    assert np.bincount(ds["test"].labels).tolist() == [2] * 7       # each class folder, labelled by its name
+    make_folder_layout(tmp_path / "b", {"val": 1}, rng=rng)
+    assert list(read_source(tmp_path / "b" / "val").splits) == ["val"]
+    # any other name is a test split; a folder wrapping it, or a zip of it, reads the same
+    make_folder_layout(tmp_path / "c", {"faces": 1}, rng=rng)
+    assert list(read_source(tmp_path / "c" / "faces").splits) == ["test"]
+    assert read_source(tmp_path / "c").layout == "folders:faces as test"
+    archive = shutil.make_archive(str(tmp_path / "faces"), "zip", tmp_path / "c")
+    assert len(read_source(archive)["test"]) == 7
+    # a train split alone still gets its val carved out
+    make_folder_layout(tmp_path / "d", {"Training": 4}, rng=rng)
+    ds = read_source(tmp_path / "d" / "Training", val_fraction=0.25)
+    assert sorted(ds.splits) == ["train", "val"] and len(ds["train"]) + len(ds["val"]) == 28
+
+
 def test_zip_of_folders_and_zip_of_csv(tmp_path, rng):
     make_folder_layout(tmp_path / "src" / "fer", {"train": 2, "val": 1}, rng=rng)
     archive = shutil.make_archive(str(tmp_path / "folders"), "zip", tmp_path / "src")
