@@ -565,10 +565,30 @@ def cmd_evaluate(args) -> int:
     model_path = Path(args.model)
     store = _store()
     dataset = load_dataset(store, args.data, warn=lambda line: print(line, file=sys.stderr))
+    total = sum(len(s.labels) for s in dataset.splits.values())
+    if args.split is None and not {"test", "val"} & set(dataset.splits):
+        print(f"error: {args.data} marks none of its {total:,} faces as test or val (a CSV without a Usage "
+              "column, or train/ alone): --split all scores every one of them, if they are held-out faces",
+              file=sys.stderr)
+        return 2
     split = args.split or dataset.eval_split()
+    if split == "all":
+        import numpy as np
+
+        from ferlab.data.dataset import Split
+
+        faces = Split(np.concatenate([s.images for s in dataset.splits.values()]),
+                      np.concatenate([s.labels for s in dataset.splits.values()]))
+    else:
+        faces = dataset[split]
+    if args.split is None and split == "val" and dataset.val_from_train:
+        print(f"note: {args.data} has no test split and no val split of its own (a CSV without a Usage "
+              f"column, or train/ alone): this scores the {len(faces.labels):,} faces of its train split held "
+              f"out as val; --split all scores all {total:,} of its faces (for a file of held-out faces only)",
+              file=sys.stderr)
     from ferlab.models.saved import load
 
-    faces, tta = dataset[split], args.tta or False
+    tta = args.tta or False
     predicted = predict_proba(load(model_path), faces.images, tta=tta).argmax(axis=1)
     result = metrics_from_predictions(faces.labels, predicted, tta=tta)
     against = None
@@ -765,7 +785,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="accuracy, per-class table and confusion matrix of a .keras model")
     ev.add_argument("model")
     ev.add_argument("--data", required=True, help="imported data set name or a path to any FER2013 layout")
-    ev.add_argument("--split", choices=("train", "val", "test"), help="default: test, else val")
+    ev.add_argument("--split", choices=("train", "val", "test", "all"),
+                    help="default: test, else val; all: every face the data holds (a file of held-out faces "
+                         "without a Usage column)")
     ev.add_argument("--tta", nargs="?", const="flip", choices=("flip", "shift"),
                     help="test-time augmentation: flip (the default) averages each face with its mirror image; "
                          "shift also with the face moved 2 pixels each way (10 views)")

@@ -185,3 +185,39 @@ def test_evaluate_on_a_csv_with_a_bad_row_warns_what_it_skipped(home, tmp_path, 
     assert "warning: skipped 1 item(s) of" in out.stderr and "private.csv line 3: 2,303 pixels instead of 2,304" in out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["n"] == 3 and result["skipped"] == 1
+
+
+def test_evaluate_says_when_it_scores_a_carved_val_and_all_scores_every_face(store, tmp_path, rng):
+    """A CSV of held-out faces without a Usage column holds train faces alone: evaluating it by path
+    says to add --split all, which scores every row; imported, its val is carved from train, and the
+    default scores that carve and says so."""
+    import json
+
+    from ferlab.models.builders import build_model
+    from tests.helpers import tiny_model
+
+    build_model(tiny_model()).save(tmp_path / "m.keras")
+    path = tmp_path / "held-out.csv"
+    path.write_text("emotion,pixels\n" + "".join(
+        f"{k % 7},{' '.join(map(str, rng.integers(0, 256, 48 * 48)))}\n" for k in range(40)))
+
+    def evaluate(data, *extra):
+        return ferlab("evaluate", str(tmp_path / "m.keras"), "--data", data, "--json", *extra, cwd=tmp_path)
+
+    refused = evaluate(str(path))
+    assert refused.returncode == 2
+    assert f"error: {path} marks none of its 40 faces as test or val" in refused.stderr
+    assert "--split all scores every one of them" in refused.stderr
+    every = evaluate(str(path), "--split", "all")
+    assert every.returncode == 0, every.stderr
+    result = json.loads(every.stdout.strip().splitlines()[-1])
+    assert result["split"] == "all" and result["n"] == 40 and sum(map(sum, result["confusion"])) == 40
+
+    assert ferlab("data", "import", str(path), "--name", "held", cwd=tmp_path).returncode == 0
+    carved = evaluate("held")
+    assert carved.returncode == 0, carved.stderr
+    result = json.loads(carved.stdout.strip().splitlines()[-1])
+    assert result["split"] == "val" and result["n"] < 40
+    assert (f"this scores the {result['n']} faces of its train split held out as val; --split all scores "
+            "all 40 of its faces" in carved.stderr)
+    assert json.loads(evaluate("held", "--split", "all").stdout.strip().splitlines()[-1])["n"] == 40
