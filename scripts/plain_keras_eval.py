@@ -1,7 +1,7 @@
 """A model's FER2013 accuracy with plain Keras alone: an independent check of `ferlab evaluate`.
 
     python scripts/plain_keras_eval.py MODEL.keras ../shared/fer2013/val
-    python scripts/plain_keras_eval.py MODEL.keras fer2013.csv [--usage PrivateTest]
+    python scripts/plain_keras_eval.py MODEL.keras fer2013.csv [--usage PrivateTest|PublicTest|all]
     KERAS_BACKEND=torch python scripts/plain_keras_eval.py ...     # or jax
 
 ferlab is never imported here (its import is blocked), and neither its readers nor its evaluation
@@ -55,8 +55,11 @@ def read_csv(path: Path, usage: str) -> tuple[np.ndarray, np.ndarray, int]:
     grey levels and a label from 0 to 6 are skipped."""
     faces, labels, skipped = [], [], 0
     with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            if (row.get("Usage") or "").strip() != usage:
+        reader = csv.DictReader(f)
+        if usage != "all" and "Usage" not in (reader.fieldnames or []):
+            raise SystemExit(f"{path} has no Usage column: --usage all scores every row")
+        for row in reader:
+            if usage != "all" and (row.get("Usage") or "").strip() != usage:
                 continue
             try:
                 pixels = np.array(row["pixels"].split(), dtype=np.int64)
@@ -78,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("model")
     p.add_argument("data", type=Path, help="a folder of class folders, or fer2013.csv")
-    p.add_argument("--usage", default="PrivateTest", help="the CSV rows to score (default PrivateTest)")
+    p.add_argument("--usage", default="PrivateTest",
+                   help="the CSV rows to score: Training, PublicTest, PrivateTest (the default) or all")
     p.add_argument("--batch-size", type=int, default=256)
     args = p.parse_args(argv)
 

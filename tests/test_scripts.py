@@ -334,6 +334,13 @@ def test_plain_keras_eval_scores_folders_and_csv_rows_as_ferlab_does_without_fer
     assert code == 0, out[-2000:]
     assert f"20 faces read, 1 skipped; accuracy {ferlab_accuracy(csv_path, '--split', 'test'):.4f}" in out
 
+    code, out = plain(portable, csv_path, "--usage", "all")
+    assert code == 0 and "21 faces read, 1 skipped" in out
+    bare = tmp_path / "bare.csv"
+    bare.write_text("emotion,pixels\n" + "\n".join(line.rsplit(",", 1)[0] for line in
+                                                   csv_path.read_text().splitlines()[1:]) + "\n")
+    code, out = plain(portable, bare)
+    assert code != 0 and "has no Usage column: --usage all scores every row" in out
     # a file that needs ferlab's own layers fails here: the script really runs without ferlab
     code, out = plain(save(model, tmp_path / "own.keras"), csv_path)
     assert code != 0 and "FaceAugment" in out
