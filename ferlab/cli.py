@@ -494,7 +494,7 @@ def cmd_export(args) -> int:
         print("error: the new file would replace the model it is made from: name another file", file=sys.stderr)
         return 2
     from ferlab.training.ensemble import load_member
-    from ferlab.training.export import PROBES, export_model
+    from ferlab.models.export import PROBES, export_model
 
     try:
         result = export_model(load_member(source, "model to export"), target, weights=args.weights,

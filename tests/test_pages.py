@@ -498,6 +498,8 @@ def test_predict_page_offers_the_best_checkpoint_of_a_run_cut_short(store):
     at.selectbox[0].select(label).run()
     assert not at.exception and not at.error
     assert [t.label for t in at.tabs] == ["Photos", "Webcam"]
+    [download] = at.get("download_button")
+    assert download.label == "Download this model (.keras)" and "without ferlab" in download.help
 
 
 def test_probability_bars_name_every_emotion_face_by_face_at_a_fixed_width():

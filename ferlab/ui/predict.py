@@ -13,6 +13,7 @@ from ferlab.inference.draw import annotate, probabilities_frame
 from ferlab.inference.images import ImageError, load_image
 from ferlab.inference.models import ModelChoice, available_models
 from ferlab.labels import CLASSES
+from ferlab.models.export import download_name, portable_bytes
 from ferlab.runner.jobs import best_checkpoint
 from ferlab.store import Store
 from ferlab.ui.common import friendly_errors
@@ -64,6 +65,12 @@ def model_picker(store: Store):
         predictor = _predictor(choice.path, Path(choice.path).stat().st_mtime, detector, tta)
         if predictor.mirrors:
             right.caption("This model averages each face with its mirror image itself.")
+        left.download_button(
+            "Download this model (.keras)", data=lambda: portable_bytes(choice.path), file_name=download_name(choice.path),
+            mime="application/octet-stream", on_click="ignore", icon=":material/download:",
+            help="A file plain Keras 3 reads without ferlab: `keras.saving.load_model(path)`; its input is N x 48 x "
+                 "48 x 1 grey levels 0-255, its output the 7 class probabilities (angry, disgust, fear, happy, "
+                 "sad, surprise, neutral). A run's checkpoint is converted as `ferlab export` does.")
         return predictor
     st.stop()
 

@@ -97,3 +97,36 @@ def test_fake_camera_streams_and_labels_appear(app_server, pw, model_in_store, p
         page.screenshot(path=str(ARTIFACTS / "predict-webcam-page.png"), full_page=True)
         browser.close()
     assert drawn > baseline + 500, "no label drawn on the returned video"
+
+
+def test_download_gives_a_file_plain_keras_reads(app_server, page, tmp_path):
+    """A model that needs ferlab's layers (a checkpoint's FaceAugment) comes down as a portable file."""
+    import keras
+
+    from ferlab.models import ModelConfig
+    from ferlab.models.builders import build_model
+    from ferlab.models.layers import FaceAugment
+    from ferlab.store import Store
+    from tests.helpers import keras_modules
+
+    url, env = app_server
+    model = build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1), augmentation=FaceAugment())
+    model.save(tmp_path / "with-augment.keras")
+    assert "ferlab" in keras_modules(tmp_path / "with-augment.keras")
+    store = Store(env["FERLAB_DB_URL"])
+    job = store.create_job("train", {"data": "demo"}, status="completed")
+    store.add_artifact(store.start_trial(job.id, 1, {}).id, str(tmp_path / "with-augment.keras"), dataset="demo",
+                       split="test", accuracy=0.99)
+    page.goto(f"{url}/predict")
+    page.get_by_role("heading", name="Predict").wait_for(timeout=60_000)
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_text(f"job {job.id}: demo").first.click()
+    page.get_by_text("SYNTHETIC demo set").wait_for(timeout=60_000)
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Download this model (.keras)").click()
+    assert download.value.suggested_filename == "with-augment.keras"
+    download.value.save_as(tmp_path / "downloaded.keras")
+    assert keras_modules(tmp_path / "downloaded.keras") == {"keras"}
+    x = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 1)).astype("float32")
+    np.testing.assert_array_equal(keras.saving.load_model(tmp_path / "downloaded.keras").predict(x, verbose=0),
+                                  model.predict(x, verbose=0))

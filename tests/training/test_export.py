@@ -43,6 +43,17 @@ def test_a_cancelled_run_exports_its_best_checkpoint_as_plain_keras(store, tiny_
     np.testing.assert_array_equal(keras.saving.load_model(out).predict(x, verbose=0),
                                   checkpoint.predict(x, verbose=0))
 
+    # Predict's download: the checkpoint as a portable file; a portable file as it is
+    from ferlab.models.export import download_name, portable_bytes
+
+    (tmp_path / "download.keras").write_bytes(portable_bytes(config.run_dir(job) / "best.keras"))
+    assert keras_modules(tmp_path / "download.keras") == {"keras"}
+    np.testing.assert_array_equal(keras.saving.load_model(tmp_path / "download.keras").predict(x, verbose=0),
+                                  checkpoint.predict(x, verbose=0))
+    assert portable_bytes(out) == out.read_bytes()
+    assert download_name(config.run_dir(job) / "best.keras") == f"ferlab-job-{job}-best.keras"
+    assert download_name(out) == "cancelled.keras"
+
     # the commands that need a finished model say where the checkpoint is and how to use it
     assert main(["jobs", "show", str(job)]) == 0
     assert f"no model yet; best checkpoint so far (epoch 1, val accuracy {best:.4f}; cancelled after 1 epoch): " \

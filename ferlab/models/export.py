@@ -5,16 +5,15 @@ source's on probe faces."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from ferlab.labels import IMAGE_SIZE
 from ferlab.models.ensemble import members_of
 from ferlab.models.saved import compute_dtypes, modules, save
-from ferlab.training.evaluate import predict_proba
 
 PROBES = 64
 
@@ -48,10 +47,30 @@ def export_model(model: keras.Model, target: str | Path, *, weights: str = "floa
         target.unlink()
         raise ValueError(f"the model holds classes from {', '.join(sorted(foreign))}, which plain Keras cannot "
                          "read; nothing was written")
-    faces = np.random.default_rng(seed).integers(0, 256, (PROBES, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
-    before = predict_proba(model, faces)
-    after = predict_proba(keras.saving.load_model(target, safe_mode=True, compile=False), faces)
+    faces = np.random.default_rng(seed).integers(0, 256, (PROBES, *model.input_shape[1:])).astype("float32")
+    before = np.asarray(model.predict(faces, verbose=0), dtype=np.float64)
+    reread = keras.saving.load_model(target, safe_mode=True, compile=False)
+    after = np.asarray(reread.predict(faces, verbose=0), dtype=np.float64)
     params = sum(m.count_params() for m in members_of(model))    # a mirror's fixed matrix is not learnt
     return Exported(target, params, target.stat().st_size, weights,
                     sorted(compute_dtypes(target)), float(np.abs(before - after).max()),
                     int((before.argmax(1) != after.argmax(1)).sum()))
+
+
+def portable_bytes(path: str | Path) -> bytes:
+    """A model file's bytes as plain Keras reads them: the file itself where it is made of Keras' own
+    classes already (every model a run, a search or an ensemble hands over), else a portable copy
+    (a run's checkpoint, a file from before portable saving). What Predict's download gives."""
+    from ferlab.models.saved import load
+
+    if modules(path) <= {"keras"}:
+        return Path(path).read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = save(load(path, compile=False), Path(tmp) / "model.keras", portable=True)
+        return copy.read_bytes()
+
+
+def download_name(path: str | Path) -> str:
+    """The name a downloaded model file gets: ferlab-job-12-model.keras for a run's file, else its own."""
+    path = Path(path)
+    return f"ferlab-{path.parent.name}-{path.name}" if path.parent.name.startswith("job-") else path.name
