@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from ferlab.models.ensemble import members_of
-from ferlab.models.saved import compute_dtypes, modules, save
+from ferlab.models.saved import compute_dtypes, load, modules, save
 
 PROBES = 64
 
@@ -61,8 +61,6 @@ def portable_bytes(path: str | Path) -> bytes:
     """A model file's bytes as plain Keras reads them: the file itself where it is made of Keras' own
     classes already (every model a run, a search or an ensemble hands over), else a portable copy
     (a run's checkpoint, a file from before portable saving). What Predict's download gives."""
-    from ferlab.models.saved import load
-
     if modules(path) <= {"keras"}:
         return Path(path).read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
