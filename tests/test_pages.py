@@ -499,7 +499,7 @@ def test_predict_page_offers_the_best_checkpoint_of_a_run_cut_short(store):
     assert not at.exception and not at.error
     assert [t.label for t in at.tabs] == ["Photos", "Webcam"]
     [download] = at.get("download_button")
-    assert download.label == "Download this model (.keras)" and "without ferlab" in download.help
+    assert download.label == f"Download ferlab-job-{job.id}-best.keras" and "without ferlab" in download.help
 
 
 def test_probability_bars_name_every_emotion_face_by_face_at_a_fixed_width():

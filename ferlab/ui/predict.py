@@ -66,7 +66,8 @@ def model_picker(store: Store):
         if predictor.mirrors:
             right.caption("This model averages each face with its mirror image itself.")
         left.download_button(
-            "Download this model (.keras)", data=lambda: portable_bytes(choice.path), file_name=download_name(choice.path),
+            f"Download {download_name(choice.path)}", data=lambda: portable_bytes(choice.path),
+            file_name=download_name(choice.path),
             mime="application/octet-stream", on_click="ignore", icon=":material/download:",
             help="A file plain Keras 3 reads without ferlab: `keras.saving.load_model(path)`; its input is N x 48 x "
                  "48 x 1 grey levels 0-255, its output the 7 class probabilities (angry, disgust, fear, happy, "

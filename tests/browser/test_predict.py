@@ -121,9 +121,10 @@ def test_download_gives_a_file_plain_keras_reads(app_server, page, tmp_path):
     page.get_by_role("heading", name="Predict").wait_for(timeout=60_000)
     page.get_by_test_id("stSelectbox").first.click()
     page.get_by_text(f"job {job.id}: demo").first.click()
-    page.get_by_text("SYNTHETIC demo set").wait_for(timeout=60_000)
+    button = page.get_by_role("button", name="Download with-augment.keras")   # the rerun for this choice
+    button.wait_for(timeout=120_000)
     with page.expect_download(timeout=120_000) as download:
-        page.get_by_role("button", name="Download this model (.keras)").click()
+        button.click()
     assert download.value.suggested_filename == "with-augment.keras"
     download.value.save_as(tmp_path / "downloaded.keras")
     assert keras_modules(tmp_path / "downloaded.keras") == {"keras"}
