@@ -341,7 +341,7 @@ def _submit(store, kind: str, spec: dict) -> int:
 # --- jobs and workers ------------------------------------------------------------------------------
 
 def cmd_jobs_list(args) -> int:
-    from ferlab.training.spec import EnsembleSpec
+    from ferlab.training.spec import EnsembleSpec, changed_from_preset
 
     store = _store()
     jobs = store.list_jobs(status=args.status, limit=args.limit)
@@ -353,6 +353,8 @@ def cmd_jobs_list(args) -> int:
         best = f"{max(vals):.4f}" if vals else "-"   # an ensemble or import has no epochs
         what = (job.spec.get("preset") or job.spec.get("space", {}).get("architecture")
                 or (EnsembleSpec.label_of(job.spec) if job.kind == "ensemble" else ""))
+        if job.kind == "train" and changed_from_preset(job.spec):
+            what += " (modified)"
         print(f"{job.id:>5} {job.kind:<9}{job.status:<11}{epochs:>8} {best:>9}  {(job.worker or '-')[:27]:<28}"
               f"{job.spec.get('data')} / {what}")
     return 0

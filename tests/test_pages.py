@@ -523,6 +523,25 @@ def test_probability_bars_name_every_emotion_face_by_face_at_a_fixed_width():
     assert len(data) == 70 and {d["face"] for d in data} == {f"face {i}" for i in range(1, 11)}
 
 
+def test_a_run_that_changed_its_presets_recipe_is_not_named_as_the_preset_alone():
+    from types import SimpleNamespace
+
+    from ferlab.training.spec import changed_from_preset, preset
+    from ferlab.ui.tables import describe
+
+    def job(spec):
+        return SimpleNamespace(kind="train", spec=spec)
+
+    own = preset("paper-8conv-sgd", data="fer2013", epochs=3, seed=9, precision="float32").to_dict()
+    assert changed_from_preset(own) == [] and describe(job(own)) == "paper-8conv-sgd: 8conv, sgd"
+    tuned = preset("paper-8conv-sgd", data="fer2013", learning_rate=0.04, augmentation="strong").to_dict()
+    assert changed_from_preset(tuned) == ["learning_rate", "augmentation"]
+    assert describe(job(tuned)) == "paper-8conv-sgd (modified): 8conv, sgd"
+    older = {k: v for k, v in own.items() if k != "label_smoothing"}     # stored before the field existed
+    assert changed_from_preset(older) == []
+    assert describe(job({**own, "preset": None})) == "custom: 8conv, sgd"
+
+
 def test_equal_epochs_cuts_every_run_at_the_shortest(store):
     import pandas as pd
 

@@ -9,7 +9,7 @@ from ferlab.labels import CLASSES
 from ferlab.literature import all_results, reference_lines
 from ferlab.store import Store
 from ferlab.store.entities import DatasetInfo, JobSummary
-from ferlab.training.spec import EnsembleSpec
+from ferlab.training.spec import EnsembleSpec, changed_from_preset
 
 
 def datasets_frame(datasets: list[DatasetInfo]) -> pd.DataFrame:
@@ -41,7 +41,10 @@ def describe(job) -> str:
         space = spec.get("space", {})
         return f"tune {space.get('architecture')} ({spec.get('algorithm')}, {spec.get('max_trials')} trials)"
     model = spec.get("model", {}).get("architecture")
-    return f"{spec.get('preset') or 'custom'}: {model}, {spec.get('optimizer')}"
+    name = spec.get("preset") or "custom"
+    if spec.get("preset") and changed_from_preset(spec):
+        name += " (modified)"        # not the preset's recipe: its name alone would claim it was
+    return f"{name}: {model}, {spec.get('optimizer')}"
 
 
 def planned_epochs(job) -> int:
