@@ -495,8 +495,8 @@ def cmd_export(args) -> int:
     if target.exists() and target.resolve() == Path(source.split("#")[0]).resolve():
         print("error: the new file would replace the model it is made from: name another file", file=sys.stderr)
         return 2
-    from ferlab.training.ensemble import load_member
     from ferlab.models.export import PROBES, export_model
+    from ferlab.training.ensemble import load_member
 
     try:
         result = export_model(load_member(source, "model to export"), target, weights=args.weights,
