@@ -341,7 +341,8 @@ def _submit(store, kind: str, spec: dict) -> int:
 # --- jobs and workers ------------------------------------------------------------------------------
 
 def cmd_jobs_list(args) -> int:
-    from ferlab.training.spec import EnsembleSpec, changed_from_preset
+    from ferlab.runner.jobs import changed_from_preset
+    from ferlab.training.spec import EnsembleSpec
 
     store = _store()
     jobs = store.list_jobs(status=args.status, limit=args.limit)
@@ -557,7 +558,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from ferlab.data import load_dataset
+    from ferlab.data import DataError, load_dataset
     from ferlab.training.evaluate import format_report, metrics_from_predictions, paired, predict_proba
 
     for path in (args.model, args.against):
@@ -567,22 +568,15 @@ def cmd_evaluate(args) -> int:
     model_path = Path(args.model)
     store = _store()
     dataset = load_dataset(store, args.data, warn=lambda line: print(line, file=sys.stderr))
-    total = sum(len(s.labels) for s in dataset.splits.values())
-    if args.split is None and not {"test", "val"} & set(dataset.splits):
+    total = dataset.total()
+    try:
+        split = args.split or dataset.eval_split()
+    except DataError:       # neither test nor val
         print(f"error: {args.data} marks none of its {total:,} faces as test or val (a CSV without a Usage "
               "column, or train/ alone): --split all scores every one of them, if they are held-out faces",
               file=sys.stderr)
         return 2
-    split = args.split or dataset.eval_split()
-    if split == "all":
-        import numpy as np
-
-        from ferlab.data.dataset import Split
-
-        faces = Split(np.concatenate([s.images for s in dataset.splits.values()]),
-                      np.concatenate([s.labels for s in dataset.splits.values()]))
-    else:
-        faces = dataset[split]
+    faces = dataset[split]
     if args.split is None and split == "val" and dataset.val_from_train:
         print(f"note: {args.data} has no test split and no val split of its own (a CSV without a Usage "
               f"column, or train/ alone): this scores the {len(faces.labels):,} faces of its train split held "

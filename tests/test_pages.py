@@ -526,7 +526,8 @@ def test_probability_bars_name_every_emotion_face_by_face_at_a_fixed_width():
 def test_a_run_that_changed_its_presets_recipe_is_not_named_as_the_preset_alone():
     from types import SimpleNamespace
 
-    from ferlab.training.spec import changed_from_preset, preset
+    from ferlab.runner.jobs import changed_from_preset
+    from ferlab.training.spec import preset
     from ferlab.ui.tables import describe
 
     def job(spec):
@@ -535,7 +536,7 @@ def test_a_run_that_changed_its_presets_recipe_is_not_named_as_the_preset_alone(
     own = preset("paper-8conv-sgd", data="fer2013", epochs=3, seed=9, precision="float32").to_dict()
     assert changed_from_preset(own) == [] and describe(job(own)) == "paper-8conv-sgd: 8conv, sgd"
     tuned = preset("paper-8conv-sgd", data="fer2013", learning_rate=0.04, augmentation="strong").to_dict()
-    assert changed_from_preset(tuned) == ["learning_rate", "augmentation"]
+    assert changed_from_preset(tuned) == ["augmentation", "learning_rate"]
     assert describe(job(tuned)) == "paper-8conv-sgd (modified): 8conv, sgd"
     older = {k: v for k, v in own.items() if k != "label_smoothing"}     # stored before the field existed
     assert changed_from_preset(older) == []

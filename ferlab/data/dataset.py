@@ -62,6 +62,10 @@ class Dataset:
     problems: tuple[Problem, ...] = field(default_factory=tuple)
 
     def __getitem__(self, split: str) -> Split:
+        """One split by name; "all": every face of every split, as one."""
+        if split == "all" and self.splits:
+            parts = list(self.splits.values())
+            return Split(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]))
         if split not in self.splits:
             have = ", ".join(self.splits) or "none"
             raise KeyError(f"this data set has no {split!r} split (it has: {have})")

@@ -158,6 +158,24 @@ def spec_differences(specs: list[dict]) -> list[tuple[str, list]]:
     return [(k, vs) for k, vs in values if len({repr(v) for v in vs}) > 1]
 
 
+# What a run may set without changing its preset's recipe: the data, its length, its seed, how it
+# computes, and where it starts from.
+NOT_RECIPE = {"data", "epochs", "seed", "precision", "preset", "init_from", "init_member", "distill_from",
+              "distill_weight"}
+
+
+def changed_from_preset(spec: dict) -> list[str]:
+    """The recipe fields (as spec_differences names them) in which a stored training spec departs
+    from its preset's: [] for a run of the preset's own recipe, or of no known preset."""
+    from ferlab.training.spec import PRESETS, preset
+
+    name = spec.get("preset")
+    if name not in PRESETS:
+        return []
+    own = preset(name, data=spec.get("data", "")).to_dict()
+    return [k for k, _ in spec_differences([own, spec]) if k.split(".")[0] not in NOT_RECIPE]
+
+
 @functools.cache
 def _train_defaults() -> dict:
     from dataclasses import MISSING, fields

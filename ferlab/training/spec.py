@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from dataclasses import asdict, dataclass, field, replace
 from itertools import zip_longest
 from pathlib import PurePath
@@ -146,24 +144,6 @@ def preset(name: str, **overrides) -> TrainSpec:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
     return replace(PRESETS[name], preset=name, **overrides)
-
-
-# What a run may set without changing its preset's recipe: the data, its length, its seed, how it
-# computes, where it starts from, and the records a reference run carries.
-NOT_RECIPE = {"data", "epochs", "seed", "precision", "preset", "init_from", "init_member", "distill_from",
-              "distill_weight"}
-
-
-def changed_from_preset(spec: dict) -> list[str]:
-    """The recipe fields in which a stored training spec departs from its preset's (a field it lacks,
-    stored before the field existed, counts as its default): [] for a run of the preset's own recipe."""
-    name = spec.get("preset")
-    if name not in PRESETS:
-        return []
-    base = json.loads(json.dumps(replace(PRESETS[name], preset=name).to_dict()))    # as a stored spec reads
-    defaults = json.loads(json.dumps(TrainSpec(data="").to_dict()))
-    return [k for k, v in base.items() if k not in NOT_RECIPE and not k.startswith("reference_")
-            and spec.get(k, defaults.get(k)) != v]
 
 
 @dataclass(frozen=True)

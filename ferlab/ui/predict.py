@@ -7,7 +7,6 @@ from pathlib import Path
 import altair as alt
 import streamlit as st
 
-from ferlab.config import run_dir
 from ferlab.inference.detect import DEFAULT_DETECTOR, DETECTORS
 from ferlab.inference.draw import annotate, probabilities_frame
 from ferlab.inference.images import ImageError, load_image
@@ -33,11 +32,8 @@ def checkpoint_choices(store: Store) -> list[ModelChoice]:
     synthetic = {d.name for d in store.list_datasets() if d.synthetic} | {"demo"}
     found = []
     for job in store.list_jobs():
-        if job.kind != "train" or job.status not in ("cancelled", "failed") \
-                or not (run_dir(job.id) / "best.keras").is_file():
-            continue
-        checkpoint = best_checkpoint(store, job.id)
-        if checkpoint is None:
+        checkpoint = best_checkpoint(store, job.id) if job.status in ("cancelled", "failed") else None
+        if checkpoint is None:      # not a training run, or its checkpoint is not on this machine
             continue
         data = job.spec.get("data", "?")
         acc = f"val acc {checkpoint.best_val_accuracy:.1%} " if checkpoint.best_val_accuracy is not None else ""

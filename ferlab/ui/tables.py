@@ -7,9 +7,10 @@ import pandas as pd
 
 from ferlab.labels import CLASSES
 from ferlab.literature import all_results, reference_lines
+from ferlab.runner.jobs import changed_from_preset
 from ferlab.store import Store
 from ferlab.store.entities import DatasetInfo, JobSummary
-from ferlab.training.spec import EnsembleSpec, changed_from_preset
+from ferlab.training.spec import EnsembleSpec
 
 
 def datasets_frame(datasets: list[DatasetInfo]) -> pd.DataFrame:
