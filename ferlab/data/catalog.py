@@ -11,7 +11,7 @@ from pathlib import Path
 from ferlab import config
 from ferlab.data.dataset import DataError, Dataset, Problem, load_splits, save_npz
 from ferlab.data.demo import DEMO_NAME, DEMO_SOURCE, demo_dataset
-from ferlab.data.readers import DEFAULT_SEED, DEFAULT_VAL_FRACTION, Progress, read_source
+from ferlab.data.readers import DEFAULT_SEED, DEFAULT_VAL_FRACTION, Progress, read_source, split_folders
 from ferlab.store import NotFound, Store
 from ferlab.store.entities import DatasetInfo
 
@@ -26,9 +26,17 @@ class ImportReport:
 
 
 def fingerprint(path: Path, val_fraction: float, seed: int) -> str:
-    """Content hash of a source plus the split settings: the same input gives the same value."""
+    """Content hash of a source plus the split settings: the same input gives the same value.
+    A folder of class folders alone is read as the split its own name gives, so that name counts:
+    the same faces handed over as val/ and as PrivateTest/ are two data sets."""
     h = hashlib.sha256(f"v1|{val_fraction}|{seed}".encode())
     if path.is_dir():
+        try:
+            root, found = split_folders(path)
+        except DataError:
+            found = []                          # read_source says what is wrong
+        if len(found) == 1 and found[0][1] == root == path:
+            h.update(f"|as {found[0][0]}".encode())
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
             h.update(str(file.relative_to(path)).encode())
             h.update(file.read_bytes())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -35,6 +37,21 @@ def test_importing_the_same_source_again_is_a_no_op(store, tmp_path, rng):
     second = import_dataset(store, src, "other-name")
     assert not second.created and second.dataset.id == first.dataset.id
     assert [d.name for d in store.list_datasets()] == ["src"]
+
+
+def test_one_split_handed_over_under_two_split_names_is_two_data_sets(store, tmp_path, rng):
+    # the same class folders as val/ and as PrivateTest/ read as different splits: an import of one
+    # must not answer for the other (the folder's own name is not among the hashed paths)
+    make_folder_layout(tmp_path / "a", {"val": 2}, rng=rng)
+    shutil.copytree(tmp_path / "a" / "val", tmp_path / "b" / "PrivateTest")
+    shutil.copytree(tmp_path / "a" / "val", tmp_path / "c" / "faces")
+    val = import_dataset(store, tmp_path / "a" / "val", "as-val")
+    held_out = import_dataset(store, tmp_path / "b" / "PrivateTest", "as-private")
+    assert val.created and held_out.created and val.dataset.id != held_out.dataset.id
+    assert set(val.dataset.counts) == {"val"} and set(held_out.dataset.counts) == {"test"}
+    # a folder whose name is no split's reads as test too: the same data set as PrivateTest/
+    again = import_dataset(store, tmp_path / "c" / "faces", "as-faces")
+    assert not again.created and again.dataset.id == held_out.dataset.id
 
 
 def test_a_changed_source_under_a_taken_name_is_refused(store, tmp_path, rng):
