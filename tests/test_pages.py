@@ -400,6 +400,58 @@ def test_leaderboard_ranks_by_test_accuracy_and_keeps_demo_apart(store):
     assert any("not reproduced here" in c.value for c in at.caption)
 
 
+def test_leaderboard_shows_the_stored_per_class_figures_and_confusion_matrices(store):
+    from ferlab.labels import CLASSES
+    from ferlab.store import reference
+
+    reference.seed(store)
+    at = run_page("leaderboard")
+    picked = at.multiselect(key="classes_runs").value
+    ranked = at.dataframe[0].value
+    ranked = ranked[ranked["source"] == "reference"]
+    assert picked == [int(re.match(r"job (\d+):", m)[1]) for m in ranked["model"][:2]]   # the two best
+    stored = store.evaluations(picked)
+
+    def table():
+        [frame] = [d.value for d in at.dataframe if "class" in d.value.columns]
+        assert list(frame["class"]) == [*CLASSES, "mean"]
+        return frame.set_index("class")
+
+    recall = table()
+    for job_id in picked:
+        want = stored[job_id].metrics["plain"]["recall"]
+        assert list(recall[f"job {job_id}"][:7]) == want
+        assert recall.loc["mean", f"job {job_id}"] == pytest.approx(sum(want) / 7)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1 + len(picked)       # the measure's bars, then one confusion matrix a run
+    # the other measure and the mirrored view: the figures change with them, from the same records
+    at.radio[0].set_value("f1")
+    at.radio[1].set_value("tta")
+    at.run()
+    f1 = table()
+    for job_id in picked:
+        assert list(f1[f"job {job_id}"][:7]) == stored[job_id].metrics["tta"]["f1"]
+    assert f1.loc["mean", f"job {picked[1]}"] == pytest.approx(stored[picked[1]].metrics["tta"]["macro_f1"])
+    assert list(f1[f"job {picked[1]}"][:7]) != stored[picked[1]].metrics["plain"]["f1"]
+
+
+def test_leaderboard_runs_without_per_class_figures_are_not_offered(store):
+    seed_runs(store)                            # models with an accuracy but no stored tables
+    at = run_page("leaderboard")
+    assert "classes_runs" not in [m.key for m in at.multiselect] and any("once it has finished" in c.value for c in at.caption)
+
+
+def test_a_confusion_matrix_shades_each_cell_by_its_share_of_the_true_class():
+    from ferlab.ui.results import confusion_frame
+
+    figures = {"confusion": [[8, 2, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0, 0], *([[0] * 7] * 5)]}
+    frame = confusion_frame(figures)
+    assert len(frame) == 49 and frame["faces"].sum() == 11
+    cell = frame[(frame["true"] == "angry") & (frame["predicted"] == "disgust")].iloc[0]
+    assert cell["faces"] == 2 and cell["share"] == pytest.approx(0.2)
+    assert frame[frame["true"] == "fear"]["share"].sum() == 0      # no faces of the class: no shade, no error
+
+
 def test_trials_page_sorts_by_val_accuracy(store):
     seed_runs(store)
     at = run_page("trials")

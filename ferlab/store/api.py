@@ -493,6 +493,22 @@ class Store:
                  .order_by(SqlArtifact.id))
             return [p for p in s.scalars(q) if p]
 
+    def evaluations(self, job_ids: Iterable[int]) -> dict[int, E.ArtifactInfo]:
+        """Each job's evaluation with its per-class tables: that of its best saved model, the one
+        job_summaries() ranks it by (jobs without one are left out)."""
+        ids = list(job_ids)
+        with self.session() as s:
+            rows = s.execute(select(SqlTrial.job_id, SqlArtifact)
+                             .join(SqlArtifact, SqlArtifact.trial_id == SqlTrial.id)
+                             .where(SqlTrial.job_id.in_(ids), SqlArtifact.kind.in_(("model", "evaluation")),
+                                    SqlArtifact.accuracy.is_not(None))
+                             .order_by(SqlArtifact.id)).all()
+            best: dict[int, E.ArtifactInfo] = {}
+            for job_id, row in rows:
+                if job_id not in best or row.accuracy > best[job_id].accuracy:
+                    best[job_id] = _artifact(row)
+            return best
+
     def list_artifacts(self, trial_id: int | None = None) -> list[E.ArtifactInfo]:
         with self.session() as s:
             q = select(SqlArtifact).order_by(SqlArtifact.id)

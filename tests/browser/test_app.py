@@ -63,3 +63,16 @@ def test_submit_a_demo_job_and_see_its_curve(app_server, page):
     page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "compare-demo-curve.png"), full_page=True)
     assert store.count_epochs(store.list_trials(1)[0].id) == 2
+    # the finished run class by class: its recall bars and its confusion matrix, drawn by Vega in
+    # the browser (49 cells, one count each; the counts add up to the faces it was scored on)
+    page.goto(f"{url}/leaderboard")
+    page.get_by_role("heading", name="Class by class").wait_for(timeout=60_000)
+    wait_ready(page)
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    charts.nth(1).locator("svg, canvas").first.wait_for(timeout=60_000)
+    assert charts.count() == 2 and page.locator("[data-testid='stException']").count() == 0
+    [evaluation] = store.evaluations([1]).values()
+    assert page.get_by_text(f"job 1: {evaluation.metrics['plain']['accuracy']:.2%} of "
+                            f"{evaluation.metrics['plain']['n']:,} {evaluation.split} faces").count() == 1
+    page.get_by_role("heading", name="Class by class").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "leaderboard-class-by-class.png"))

@@ -32,6 +32,7 @@ def _round_trip(store: Store):
     art = store.add_artifact(trial.id, "/m.keras", dataset="d", split="test", accuracy=0.5,
                              metrics={"confusion": [[1]]})
     assert store.list_artifacts(trial.id) == [art]
+    assert store.evaluations([job.id, job.id + 1]) == {job.id: art}
     store.finish_trial(trial.id, "completed")
     done = store.set_job_status(job.id, "completed")
     assert done.finished_at is not None and store.list_jobs(status="completed")[0].id == job.id
@@ -57,6 +58,21 @@ def test_round_trip_postgresql(pg_url):
                 s.add(SqlEpoch(trial_id=trial.id, epoch=1))
     finally:
         store.close()
+
+
+def test_a_jobs_evaluation_is_that_of_its_best_model_the_one_it_ranks_by(store):
+    tune = store.create_job("tune", {}, status="completed")
+    first, second = (store.start_trial(tune.id, n, {}) for n in (1, 2))
+    store.add_artifact(first.id, "/a.keras", split="test", accuracy=0.61, metrics={"plain": {"n": 1}})
+    best = store.add_artifact(second.id, "/b.keras", split="test", accuracy=0.64, metrics={"plain": {"n": 2}})
+    store.add_artifact(second.id, "", kind="log", accuracy=0.99)             # not an evaluation
+    unscored = store.create_job("train", {}, status="completed")
+    store.add_artifact(store.start_trial(unscored.id, 1, {}).id, "/c.keras")  # a model with no figure
+    store.create_job("train", {}, status="queued")
+    got = store.evaluations(j.id for j in store.list_jobs())
+    assert got == {tune.id: best}
+    [summary] = [x for x in store.job_summaries() if x.job.id == tune.id]
+    assert summary.test_accuracy == got[tune.id].accuracy
 
 
 def test_epoch_rows_are_unique_per_trial(store):
