@@ -33,12 +33,33 @@ def load(path: str | Path, *, compile: bool = True, compute: str = "as-trained")
     CPUs without bf16 matrix units, faster, for a model trained on a GPU or in bfloat16."""
     if compute not in COMPUTE_DTYPES:
         raise ValueError(f"compute must be one of {', '.join(COMPUTE_DTYPES)}, not {compute!r}")
+    check_model_file(path)
     if compute == "float32" and _mixed(path):
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / Path(path).name
             _rewrite(path, copy, config=_float32_compute)
             return keras.saving.load_model(copy, safe_mode=True, compile=compile)
     return keras.saving.load_model(path, safe_mode=True, compile=compile)
+
+
+def check_model_file(path: str | Path) -> None:
+    """Say plainly what is wrong with a file that is no saved Keras model, where Keras would answer
+    "File not found" for one that is there but empty or cut short."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist" if not path.exists() else f"{path} is a folder, not a .keras file")
+    if h5py.is_hdf5(path):
+        raise ValueError(f"{path} is an HDF5 model file (the format of Keras 2, as the paper's code saved); "
+                         "ferlab reads .keras files: in Python, keras.saving.load_model(it).save('model.keras')")
+    if not zipfile.is_zipfile(path):
+        size = path.stat().st_size
+        raise ValueError(f"{path} is not a saved Keras model: a .keras file is a zip archive and this one "
+                         + ("is empty" if size == 0 else f"({size:,} bytes) is not one") + "; a copy or "
+                         "download cut short leaves such a file. Copy it again, or pick another model.")
+    with zipfile.ZipFile(path) as z:
+        if "config.json" not in z.namelist():
+            raise ValueError(f"{path} is a zip archive but not a saved Keras model (no config.json inside); "
+                             "give a file written by model.save() or by ferlab (`ferlab export`).")
 
 
 def portable(model: keras.Model) -> keras.Model:

@@ -186,3 +186,24 @@ def test_portable_swaps_ferlabs_layers_for_keras_own_and_keeps_everything_else(t
     other.build((None, 48, 48, 1))
     assert is_mirror(mirror((48, 48, 1))) and not is_mirror(other)
     np.testing.assert_array_equal(np.asarray(mirror((48, 48, 1))(x)), x[:, :, ::-1])
+
+
+def test_a_file_that_is_no_saved_model_is_named_for_what_it_is(tmp_path):
+    # Keras answers "File not found" for a file that is there but empty or cut short
+    good = save(build_model(DEFAULTS["4conv"]), tmp_path / "good.keras")
+    cut = tmp_path / "cut.keras"
+    cut.write_bytes(good.read_bytes()[:4000])
+    (tmp_path / "empty.keras").write_bytes(b"")
+    with zipfile.ZipFile(tmp_path / "photos.keras", "w") as z:
+        z.writestr("face.png", b"not a model")
+    with h5py.File(tmp_path / "old.h5", "w") as f:
+        f["weights"] = np.zeros(3)
+    (tmp_path / "folder.keras").mkdir()
+    for name, said in (("cut.keras", r"cut\.keras is not a saved Keras model.*\(4,000 bytes\).*cut short"),
+                       ("empty.keras", r"empty\.keras is not a saved Keras model.*is empty"),
+                       ("photos.keras", r"zip archive but not a saved Keras model \(no config\.json"),
+                       ("old.h5", r"HDF5 model file.*save\('model\.keras'\)"),
+                       ("folder.keras", r"is a folder"), ("missing.keras", r"does not exist")):
+        with pytest.raises(ValueError, match=said):
+            load(tmp_path / name)
+    assert load(good).count_params() == build_model(DEFAULTS["4conv"]).count_params()
