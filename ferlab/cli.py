@@ -375,6 +375,7 @@ def cmd_jobs_show(args) -> int:
     for a in [a for t in store.list_trials(job.id) for a in store.list_artifacts(t.id)]:
         where = a.path or "(a reference run's model, not shipped)"
         print(f"  model {where}: {a.split} accuracy {a.accuracy:.4f}")
+    _print_stored_evaluation(store, job.id)
     from ferlab.runner.jobs import best_checkpoint
 
     checkpoint = best_checkpoint(store, job.id)
@@ -384,6 +385,21 @@ def cmd_jobs_show(args) -> int:
     if job.error:
         print(f"error:\n{job.error}")
     return 0
+
+
+def _print_stored_evaluation(store, job_id: int) -> None:
+    """The per-class table and confusion matrix stored when the job's best model was evaluated."""
+    from ferlab.training.report import EvalResult, format_report
+
+    evaluation = store.evaluations([job_id]).get(job_id)
+    views = {k: (evaluation.metrics or {}).get(k) for k in ("plain", "tta")} if evaluation else {}
+    if not isinstance(views.get("plain"), dict):
+        return
+    print(f"\n{evaluation.split} split of {evaluation.dataset}, as stored when the model was evaluated:")
+    print(format_report(EvalResult.from_dict(views["plain"])))
+    if isinstance(views.get("tta"), dict):
+        tta = EvalResult.from_dict(views["tta"])
+        print(f"\nwith flip TTA: accuracy {tta.accuracy:.4f}, macro F1 {tta.macro_f1:.4f}")
 
 
 def cmd_jobs_attach(args) -> int:
@@ -725,7 +741,7 @@ def build_parser() -> argparse.ArgumentParser:
     ja.add_argument("job", type=int)
     ja.add_argument("model", help="the run's .keras file")
     ja.set_defaults(fn=cmd_jobs_attach)
-    for name, fn, helptext in (("show", cmd_jobs_show, "one job: spec, trials, models, error"),
+    for name, fn, helptext in (("show", cmd_jobs_show, "one job: spec, trials, models, its stored per-class table, error"),
                                ("cancel", cmd_jobs_cancel, "stop a job after its current epoch"),
                                ("retry", cmd_jobs_retry, "queue a failed or cancelled job again (resumes)"),
                                ("log", cmd_jobs_log, "the tail of a job's log")):

@@ -165,7 +165,15 @@ def test_jobs_show_of_a_reference_run_names_its_shipped_model_or_says_none_was_s
     assert "  model (a reference run's model, not shipped): val accuracy 0." in out
     shipped = next(j.id for j in store.list_jobs() if j.kind == "ensemble" and j.spec.get("flip"))
     assert main(["jobs", "show", str(shipped)]) == 0
-    assert f"  model {SHIPPED}: val accuracy 0." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"  model {SHIPPED}: val accuracy 0." in out
+    # the per-class table and confusion matrix stored with the run, as `ferlab evaluate` prints them
+    stored = store.evaluations([shipped])[shipped].metrics["plain"]
+    assert f"accuracy {stored['accuracy']:.4f} on {stored['n']:,} images" in out
+    row = "happy     " + "".join(f"{v:>8,}" for v in stored["confusion"][3])
+    assert row in out and out.count("\nwith flip TTA: accuracy ") == 1
+    assert main(["jobs", "show", str(store.create_job("train", {"data": "demo"}).id)]) == 0
+    assert "confusion matrix" not in capsys.readouterr().out        # a queued job: nothing stored yet
 
 
 def test_evaluate_on_a_csv_with_a_bad_row_warns_what_it_skipped(home, tmp_path, rng):

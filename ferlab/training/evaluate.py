@@ -8,29 +8,9 @@ import keras
 import numpy as np
 
 from ferlab.data.dataset import Split
-from ferlab.labels import CLASSES, NUM_CLASSES
+from ferlab.labels import NUM_CLASSES
 from ferlab.models.ensemble import mirrors_faces
-
-
-@dataclass(frozen=True)
-class EvalResult:
-    accuracy: float
-    n: int
-    precision: list[float]
-    recall: list[float]
-    f1: list[float]
-    confusion: list[list[int]]   # rows: true class, columns: predicted class
-    tta: bool | str              # False, or the test-time augmentation: "flip" (True in older records), "shift"
-
-    @property
-    def macro_f1(self) -> float:
-        return float(np.mean(self.f1))
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["macro_f1"] = self.macro_f1
-        d["classes"] = list(CLASSES)
-        return d
+from ferlab.training.report import EvalResult, format_report  # noqa: F401  (evaluate's results)
 
 
 def as_model_input(images: np.ndarray) -> np.ndarray:
@@ -136,22 +116,3 @@ def paired(labels: np.ndarray, predicted: np.ndarray, other: np.ndarray) -> Pair
     return Paired(float(right.mean()), float(other_right.mean()), only_this, only_other,
                   float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan"),
                   float(binomtest(only_this, disagree).pvalue) if disagree else 1.0)
-
-
-TTA_WORDS = {True: " (flip test-time augmentation)", "flip": " (flip test-time augmentation)",
-             "shift": " (flip + shift test-time augmentation, 10 views)"}
-
-
-def format_report(result: EvalResult) -> str:
-    lines = [f"accuracy {result.accuracy:.4f} on {result.n:,} images"
-             f"{TTA_WORDS.get(result.tta, '')}; macro F1 {result.macro_f1:.4f}",
-             "", f"{'class':<10}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}"]
-    support = [sum(row) for row in result.confusion]
-    for i, cls in enumerate(CLASSES):
-        lines.append(f"{cls:<10}{result.precision[i]:>10.3f}{result.recall[i]:>8.3f}"
-                     f"{result.f1[i]:>8.3f}{support[i]:>9,}")
-    lines += ["", "confusion matrix (rows: true, columns: predicted)",
-              " " * 10 + "".join(f"{c[:7]:>8}" for c in CLASSES)]
-    for i, cls in enumerate(CLASSES):
-        lines.append(f"{cls:<10}" + "".join(f"{v:>8,}" for v in result.confusion[i]))
-    return "\n".join(lines)
