@@ -814,6 +814,8 @@ def main(argv: list[str] | None = None) -> int:
     # TensorFlow's start-up chatter (oneDNN, CUDA probes) hides the CLI's own output; errors still show.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ferlab.data.dataset import DataError
+    from sqlalchemy.exc import DBAPIError
+
     from ferlab.store import StoreError
 
     args = build_parser().parse_args(argv)
@@ -822,6 +824,12 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, StoreError, ValueError, KeyError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"error: {msg}", file=sys.stderr)
+        return 2
+    except DBAPIError as e:         # a runs.db that is no database, a PostgreSQL server that is down
+        from ferlab import config
+        from ferlab.store.engine import unusable_store_message
+
+        print(f"error: {unusable_store_message(config.db_url(), e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -229,3 +229,20 @@ def test_evaluate_says_when_it_scores_a_carved_val_and_all_scores_every_face(sto
     assert (f"this scores the {result['n']} faces of its train split held out as val; --split all scores "
             "all 40 of its faces" in carved.stderr)
     assert json.loads(evaluate("held", "--split", "all").stdout.strip().splitlines()[-1])["n"] == 40
+
+
+def test_a_store_that_cannot_be_used_is_an_error_message_not_a_traceback(home, tmp_path, monkeypatch, capsys):
+    from ferlab.cli import main
+
+    bad = tmp_path / "runs.db"
+    bad.write_bytes(b"x" * 5000)
+    monkeypatch.setenv("FERLAB_DB_URL", f"sqlite:///{bad}")
+    assert main(["jobs", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: the run store at sqlite:///{bad} cannot be used (file is not a database)")
+    assert bad.read_bytes() == b"x" * 5000
+    # a server that does not answer: its password is not printed
+    monkeypatch.setenv("FERLAB_DB_URL", "postgresql+psycopg://me:s3cret@127.0.0.1:9/runs")
+    assert main(["jobs", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "me:***@127.0.0.1:9/runs cannot be used" in err and "s3cret" not in err and "server is up" in err

@@ -496,6 +496,17 @@ def test_old_schema_shows_the_upgrade_command(home, db_url, monkeypatch):
         assert "needs an upgrade" in at.error[0].value and at.code[0].value == "ferlab db upgrade"
 
 
+def test_a_runs_db_that_is_no_database_is_named_on_every_page_and_left_as_it_is(home, tmp_path, monkeypatch):
+    bad = tmp_path / "runs.db"
+    bad.write_bytes(b"not a database at all, " * 100)
+    monkeypatch.setenv("FERLAB_DB_URL", f"sqlite:///{bad}")
+    for page in ALL:
+        at = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=60).run()
+        assert not at.exception
+        assert "file is not a database" in at.error[0].value and "move it aside" in at.error[0].value
+    assert bad.read_bytes() == b"not a database at all, " * 100
+
+
 def test_predict_page_offers_completed_models_and_marks_demo_ones(store, tmp_path):
     import keras
 

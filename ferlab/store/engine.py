@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_MS = 30_000      # how long one SQLite statement waits for another connection's write
 UPGRADE_HINT = "run `ferlab db upgrade` (it keeps every stored run)"
 T = TypeVar("T")
 
@@ -28,6 +29,10 @@ class StoreError(Exception):
 
 class SchemaOutOfDate(StoreError):
     pass
+
+
+class StoreLocked(StoreError):
+    """SQLite stayed locked by another connection through every retry of a write."""
 
 
 def make_engine(url: str) -> Engine:
@@ -43,7 +48,7 @@ def make_engine(url: str) -> Engine:
         def _pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
@@ -93,6 +98,30 @@ def ensure_schema(engine: Engine) -> bool:
     return False
 
 
+def unusable_store_message(url: str, error: BaseException) -> str:
+    """What to tell a user whose run store cannot be opened or read (not a database, a server that
+    does not answer, a folder that cannot be written): the URL without its password, the driver's
+    own words, and what to check."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        shown = url
+    said = str(getattr(error, "orig", None) or error) if isinstance(error, DBAPIError) else str(error)
+    said = said.strip().splitlines()[0] if said.strip() else error.__class__.__name__
+    if "locked" in said.lower():
+        advice = ("another program holds a write transaction on it (an open sqlite3 shell or database browser): "
+                  "close it and run this again")
+    elif shown.startswith("sqlite"):
+        advice = ("check FERLAB_DB_URL; if that file is not a ferlab store (another program's, or one cut "
+                  "short), move it aside and ferlab starts a new one there")
+    else:
+        advice = "check FERLAB_DB_URL, and that the server is up, reachable and takes that user, password and database"
+    return f"the run store at {shown} cannot be used ({said}): {advice}. Nothing in it was changed."
+
+
 def retry_locked(fn: Callable[..., T], attempts: int = 8) -> Callable[..., T]:
     """Retry a short write transaction when SQLite reports the database as locked."""
 
@@ -103,8 +132,13 @@ def retry_locked(fn: Callable[..., T], attempts: int = 8) -> Callable[..., T]:
             try:
                 return fn(*args, **kwargs)
             except OperationalError as e:
-                if "locked" not in str(e).lower() or attempt == attempts - 1:
+                if "locked" not in str(e).lower():
                     raise
+                if attempt == attempts - 1:
+                    raise StoreLocked("the run store stayed locked by another program through "
+                                      f"{attempts} tries of {BUSY_TIMEOUT_MS // 1000} s each: close whatever "
+                                      "holds a write transaction on it (an open sqlite3 shell or database "
+                                      "browser) and run this again; nothing stored was lost") from e
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
         raise AssertionError("unreachable")

@@ -30,8 +30,10 @@ def store() -> Store:
     except StoreError as e:
         st.error(str(e))
     except Exception as e:  # noqa: BLE001 - a locked or unreachable database, shown not raised
-        st.error(f"The run store at `{config.db_url()}` cannot be opened ({e.__class__.__name__}: {e}). "
-                 "Check FERLAB_DB_URL, or that no other program holds runs.db.")
+        from ferlab.store.engine import unusable_store_message
+
+        message = unusable_store_message(config.db_url(), e)
+        st.error(message[0].upper() + message[1:])
     st.stop()
 
 

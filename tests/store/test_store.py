@@ -188,3 +188,26 @@ def test_a_job_whose_workers_keep_dying_fails_only_when_an_attempt_records_no_ep
     assert store.count_epochs(store.list_trials(long.id)[0].id) == 8    # nothing lost
     assert attempt(long.id, 7) == []                        # past the limit, an attempt without an epoch ends it
     assert store.get_job(long.id).status == "failed"
+
+
+def test_a_write_that_stays_locked_says_who_to_ask_and_loses_nothing(tmp_path, monkeypatch):
+    """A real second SQLite connection holds a write transaction through every retry of a write."""
+    import sqlite3
+
+    from ferlab.store import engine
+
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(engine.time, "sleep", lambda s: None)
+    store = Store(f"sqlite:///{tmp_path / 'runs.db'}")
+    kept = store.create_job("train", {"epochs": 1})
+    other = sqlite3.connect(tmp_path / "runs.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(engine.StoreLocked, match="locked by another program through 8 tries.*nothing stored was lost"):
+            store.create_job("train", {"epochs": 2})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert [j.id for j in store.list_jobs()] == [kept.id]
+    assert store.create_job("train", {"epochs": 3}).id > kept.id     # the store works again at once
+    store.close()
