@@ -532,11 +532,33 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _image_files(paths: list[str]) -> list[str] | None:
+    """The paths given, each folder replaced by the image files below it (sorted); None, said on
+    stderr, when a folder holds none."""
+    from ferlab.data.readers import IMAGE_SUFFIXES
+
+    files = []
+    for path in paths:
+        if not Path(path).is_dir():
+            files.append(path)
+            continue
+        found = sorted(str(p) for p in Path(path).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            print(f"error: {path} is a folder with no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in it",
+                  file=sys.stderr)
+            return None
+        files += found
+    return files
+
+
 def cmd_predict(args) -> int:
     from ferlab.inference.images import ImageError, load_image
     from ferlab.inference.models import available_models
     from ferlab.inference.predictor import Predictor
 
+    images = _image_files(args.images)
+    if images is None:
+        return 2
     model = args.model
     if model is None:
         choices = available_models(_store())
@@ -546,7 +568,7 @@ def cmd_predict(args) -> int:
         model = choices[0].path
     predictor = Predictor(model, detector=args.detector, tta=args.tta)
     results, failed = [], 0
-    for path in args.images:
+    for path in images:
         try:
             image = load_image(Path(path).read_bytes(), path)
         except (ImageError, OSError) as e:
@@ -760,7 +782,8 @@ def build_parser() -> argparse.ArgumentParser:
     wk.set_defaults(fn=cmd_worker)
 
     pr = sub.add_parser("predict", help="emotions of every face in images")
-    pr.add_argument("images", nargs="+")
+    pr.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER", help="photos, or folders of them (searched "
+                    "all the way down)")
     pr.add_argument("--model", help="a .keras model (default: the shipped model, else the best in the store)")
     pr.add_argument("--detector", default="hog", choices=("hog", "haar", "cnn"))
     pr.add_argument("--tta", action="store_true", help="average each face with its mirror image")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,6 +114,22 @@ def test_no_face_found_and_cli_predict(model_path, tmp_path, scene):
     assert text.returncode == 1  # one file could not be read
     assert "plain.png: 1 face(s) (whole image)" in text.stdout
     assert "bad.jpg is empty (0 bytes)" in text.stderr and "Traceback" not in text.stderr
+    # a folder stands for the images below it, sorted, its other files left out; one with none is refused
+    album = tmp_path / "album"
+    (album / "day 2").mkdir(parents=True)
+    Image.fromarray(scene).save(album / "b.jpg")
+    Image.new("L", (60, 60), 90).save(album / "day 2" / "a.PNG")
+    (album / "notes.txt").write_text("not a photo")
+    (tmp_path / "none").mkdir()
+    out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(album), str(tmp_path / "plain.png"),
+                          "--model", str(model_path), "--detector", "haar", "--whole", "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert [(Path(r["image"]).name, len(r["faces"])) for r in json.loads(out.stdout)["results"]] == \
+        [("b.jpg", 2), ("a.PNG", 1), ("plain.png", 1)]
+    out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "none"), "--model", str(model_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "none is a folder with no image files" in out.stderr
     evaluated = subprocess.run([sys.executable, "-m", "ferlab", "evaluate", str(model_path), "--data", "demo", "--json"],
                                capture_output=True, text=True, timeout=300)
     assert evaluated.returncode == 0, evaluated.stderr
