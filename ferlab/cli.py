@@ -214,8 +214,23 @@ def _model_file(store, ref: str, checkpoint_ok: bool = False) -> str:
     return str(path.resolve())
 
 
+def _train_spec(store, args):
+    """The TrainSpec that `ferlab train`'s arguments ask for (a preset, changed flag by flag)."""
+    from ferlab.training.spec import preset
+
+    return preset(args.preset, data=args.data, epochs=args.epochs, seed=args.seed,
+                  precision=args.precision, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                  warmup_epochs=args.warmup_epochs, augmentation=args.augmentation,
+                  optimizer=args.optimizer, schedule=args.schedule, weight_decay=args.weight_decay,
+                  label_smoothing=args.label_smoothing,
+                  init_from=_model_file(store, args.init_from) if args.init_from else None,
+                  init_member=args.init_member,
+                  distill_from=_model_file(store, args.distill_from) if args.distill_from else None,
+                  distill_weight=args.distill_weight)
+
+
 def cmd_train(args) -> int:
-    from ferlab.training.spec import TrainSpec, preset
+    from ferlab.training.spec import TrainSpec
 
     store = _store()
     if args.resume is not None:
@@ -227,15 +242,7 @@ def cmd_train(args) -> int:
         _take_up(store, job)
         result = _train(store, spec, job_id=job.id)
     else:
-        spec = preset(args.preset, data=args.data, epochs=args.epochs, seed=args.seed,
-                      precision=args.precision, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                      warmup_epochs=args.warmup_epochs, augmentation=args.augmentation,
-                      optimizer=args.optimizer, schedule=args.schedule, weight_decay=args.weight_decay,
-                      label_smoothing=args.label_smoothing,
-                      init_from=_model_file(store, args.init_from) if args.init_from else None,
-                      init_member=args.init_member,
-                      distill_from=_model_file(store, args.distill_from) if args.distill_from else None,
-                      distill_weight=args.distill_weight)
+        spec = _train_spec(store, args)
         if args.background:
             return _submit(store, "train", spec.to_dict())
         result = _train(store, spec)
@@ -274,8 +281,29 @@ def _range(text: str):
         raise ValueError(f"{text!r} is not MIN:MAX:STEP (for example 32:256:32)") from None
 
 
-def cmd_tune(args) -> int:
+def _tune_spec(args):
+    """The TuneSpec that `ferlab tune`'s arguments ask for (the paper's space, changed flag by flag)."""
+    from dataclasses import replace
+
     from ferlab.models.search import SearchSpace
+    from ferlab.training.spec import TuneSpec
+
+    space = SearchSpace(architecture=args.model)
+    overrides = {k: _range(getattr(args, k)) for k in ("first_filters", "other_filters",
+                                                          "conv_dropout", "dense_dropout")
+                 if getattr(args, k)}
+    if args.optimizers:
+        overrides["optimizers"] = tuple(args.optimizers.split(","))
+    if args.learning_rates:
+        overrides["learning_rates"] = tuple(float(v) for v in args.learning_rates.split(","))
+    if args.batch_sizes:
+        overrides["batch_sizes"] = tuple(int(v) for v in args.batch_sizes.split(","))
+    return TuneSpec(data=args.data, space=replace(space, **overrides), algorithm=args.algorithm,
+                    max_trials=args.trials, epochs_per_trial=args.epochs_per_trial, seed=args.seed,
+                    precision=args.precision)
+
+
+def cmd_tune(args) -> int:
     from ferlab.training.spec import TuneSpec
 
     store = _store()
@@ -303,21 +331,7 @@ def cmd_tune(args) -> int:
         _take_up(store, job)
         result = _tune(store, TuneSpec.from_dict(job.spec), job_id=job.id, verbose=args.verbose)
     else:
-        space = SearchSpace(architecture=args.model)
-        overrides = {k: _range(getattr(args, k)) for k in ("first_filters", "other_filters",
-                                                              "conv_dropout", "dense_dropout")
-                     if getattr(args, k)}
-        if args.optimizers:
-            overrides["optimizers"] = tuple(args.optimizers.split(","))
-        if args.learning_rates:
-            overrides["learning_rates"] = tuple(float(v) for v in args.learning_rates.split(","))
-        if args.batch_sizes:
-            overrides["batch_sizes"] = tuple(int(v) for v in args.batch_sizes.split(","))
-        from dataclasses import replace
-
-        spec = TuneSpec(data=args.data, space=replace(space, **overrides), algorithm=args.algorithm,
-                        max_trials=args.trials, epochs_per_trial=args.epochs_per_trial, seed=args.seed,
-                        precision=args.precision)
+        spec = _tune_spec(args)
         if args.background:
             return _submit(store, "tune", spec.to_dict())
         result = _tune(store, spec, verbose=args.verbose)
@@ -368,6 +382,11 @@ def cmd_jobs_show(args) -> int:
     print(f"worker {job.worker or '-'}, attempts {job.attempts}, created {job.created_at:%Y-%m-%d %H:%M:%S}, "
           f"heartbeat {job.heartbeat_at or '-'}")
     print(f"spec: {json.dumps(job.spec)}")
+    from ferlab.runner.jobs import command_line
+
+    command = command_line(job.kind, job.spec)
+    if command:
+        print(f"command{' it was run with' if job.origin == 'reference' else ''}: {command}")
     for t in store.list_trials(job.id):
         best = f"{t.best_val_accuracy:.4f} at epoch {t.best_epoch}" if t.best_val_accuracy is not None else "-"
         print(f"  trial {t.number}: {t.status}, {store.count_epochs(t.id)} epochs, best val {best}, "

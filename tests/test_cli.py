@@ -246,3 +246,77 @@ def test_a_store_that_cannot_be_used_is_an_error_message_not_a_traceback(home, t
     assert main(["jobs", "list"]) == 2
     err = capsys.readouterr().err
     assert "me:***@127.0.0.1:9/runs cannot be used" in err and "s3cret" not in err and "server is up" in err
+
+
+def _reparsed(store, command: str):
+    """What `ferlab` makes of a command line: the spec it would run."""
+    import shlex
+
+    from ferlab.cli import _train_spec, _tune_spec, build_parser
+
+    words = shlex.split(command)
+    assert words[0] == "ferlab"
+    args = build_parser().parse_args(words[1:])
+    return {"train": _train_spec, "tune": lambda _, a: _tune_spec(a)}[words[1]](store, args)
+
+
+def test_a_jobs_command_runs_the_same_spec_again(store, tmp_path):
+    """command_line(spec), read back by the CLI's own parser, gives the spec it was made from: for
+    a preset's own recipe, a recipe changed in every flag, a page's custom run, and a search."""
+    from dataclasses import replace
+
+    from ferlab.models.config import DEFAULTS
+    from ferlab.models.search import Range
+    from ferlab.runner.jobs import command_line
+    from ferlab.training.spec import TrainSpec, TuneSpec, preset
+
+    start, teacher = tmp_path / "a run" / "start.keras", tmp_path / "teacher.keras"
+    start.parent.mkdir()
+    start.write_bytes(b"x")
+    teacher.write_bytes(b"x")
+    own = preset("paper-8conv-adam", data="demo", epochs=3)
+    changed = preset("ferlab-compact", data="fer2013", epochs=7, seed=9, batch_size=64, precision="float32",
+                     optimizer="adam", learning_rate=0.003, schedule="constant", warmup_epochs=0,
+                     weight_decay=1e-5, label_smoothing=0.05, augmentation="strong", init_from=str(start),
+                     init_member=2, distill_from=str(teacher), distill_weight=0.3)
+    custom = TrainSpec(data="demo", model=DEFAULTS["5conv"], optimizer="sgd", learning_rate=0.02, schedule="cosine",
+                       warmup_epochs=1, epochs=4, preset=None)      # the page's "custom": no preset named
+    for spec in (own, changed, custom):
+        command = command_line("train", spec.to_dict())
+        assert command.startswith("ferlab train --preset ") and "--epochs" in command and "--seed" in command
+        again = _reparsed(store, command)
+        assert again == (spec if spec.preset else replace(spec, preset=again.preset)), command
+    assert "'" in command_line("train", changed.to_dict())           # the path with a space, quoted
+    assert command_line("train", own.to_dict()) == "ferlab train --preset paper-8conv-adam --data demo --epochs 3 --seed 1"
+    # filters no preset has: no command says them, so none is offered
+    odd = replace(custom, model=replace(DEFAULTS["5conv"], filters=(8, 16, 16, 32, 32)))
+    assert command_line("train", odd.to_dict()) is None
+    search = TuneSpec(data="demo", max_trials=3, epochs_per_trial=2, algorithm="hyperband", seed=4, precision="float32",
+                      space=replace(TuneSpec().space, architecture="5conv", first_filters=Range(32, 64, 32),
+                                    conv_dropout=Range(0.1, 0.3, 0.1), optimizers=("adam", "sgd"),
+                                    learning_rates=(1e-4, 0.001), batch_sizes=(32, 64)))
+    assert _reparsed(store, command_line("tune", search.to_dict())) == search
+    assert command_line("tune", replace(search, label_smoothing=0.1).to_dict()) is None
+    assert command_line("ensemble", {"data": "fer2013", "members": ["/m/a.keras#1", "/m/b.keras"], "flip": True}) == \
+        "ferlab ensemble '/m/a.keras#1' /m/b.keras --data fer2013 --flip"
+    assert command_line("train", {"reference_command": "ferlab train --preset x"}) == "ferlab train --preset x"
+    assert command_line("train", {"data": "demo"}) is None            # a spec this version cannot read
+
+
+def test_jobs_show_and_the_job_list_give_a_users_job_its_command(store, capsys, monkeypatch):
+    from ferlab.cli import main
+
+    monkeypatch.setenv("FERLAB_AUTOSTART_WORKER", "0")
+    from ferlab.training.spec import preset
+
+    job = store.create_job("train", preset("paper-5conv-adam", data="demo", epochs=2, optimizer="sgd").to_dict())
+    assert main(["jobs", "show", str(job.id)]) == 0
+    want = "ferlab train --preset paper-5conv-adam --data demo --epochs 2 --seed 1 --optimizer sgd"
+    assert f"\ncommand: {want}\n" in capsys.readouterr().out
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_pages import PAGES
+
+    at = AppTest.from_file(str(PAGES / "experiments.py"), default_timeout=60).run()
+    assert not at.exception and at.selectbox(key="job_pick").value == job.id
+    assert at.code[0].value == want

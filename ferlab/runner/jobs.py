@@ -183,3 +183,96 @@ def _train_defaults() -> dict:
     from ferlab.training.spec import TrainSpec
 
     return {f.name: f.default for f in fields(TrainSpec) if f.default is not MISSING}
+
+
+# --- the shell command of a job ----------------------------------------------------------------
+
+# TrainSpec field -> `ferlab train` flag (--preset and --data are always written)
+TRAIN_FLAGS = {"epochs": "--epochs", "seed": "--seed", "batch_size": "--batch-size", "precision": "--precision",
+               "optimizer": "--optimizer", "learning_rate": "--learning-rate", "schedule": "--schedule",
+               "warmup_epochs": "--warmup-epochs", "weight_decay": "--weight-decay",
+               "label_smoothing": "--label-smoothing", "augmentation": "--augmentation",
+               "init_from": "--init-from", "init_member": "--init-member", "distill_from": "--distill-from",
+               "distill_weight": "--distill-weight"}
+ALWAYS = ("epochs", "seed")     # written even where the preset's own: a command that says its length and seed
+
+
+def command_line(kind: str, spec: dict) -> str | None:
+    """The `ferlab ...` command that queues the same job again (with --background) or runs it in the
+    foreground: what to paste on another machine, a GPU one say. A shipped reference run gives the
+    command it was run with. None where no command says it all (a model whose filters no preset has,
+    a search with an augmentation the CLI does not set)."""
+    import shlex
+
+    if spec.get("reference_command"):
+        return spec["reference_command"]
+    try:
+        words = {"train": _train_words, "tune": _tune_words, "ensemble": _ensemble_words,
+                 "import": _import_words}[kind](spec)
+    except (KeyError, TypeError, ValueError):
+        return None                 # a spec this version cannot read
+    return None if words is None else " ".join(shlex.quote(str(w)) for w in words)
+
+
+def _flag_value(value) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _train_words(spec: dict) -> list | None:
+    from ferlab.training.spec import PRESETS, TrainSpec
+
+    run = TrainSpec.from_dict(spec)
+    # its own preset, else the preset of the same model that needs the fewest flags
+    names = [run.preset] if run.preset in PRESETS else [n for n, p in PRESETS.items() if p.model == run.model]
+    if not names or PRESETS[names[0]].model != run.model:
+        return None
+    name = min(names, key=lambda n: sum(getattr(PRESETS[n], f) != getattr(run, f) for f in TRAIN_FLAGS))
+    base = PRESETS[name]
+    words = ["ferlab", "train", "--preset", name, "--data", run.data]
+    for field, flag in TRAIN_FLAGS.items():
+        value = getattr(run, field)
+        if value is None or (field == "distill_weight" and run.distill_from is None):
+            continue
+        if field in ALWAYS or value != getattr(base, field):
+            words += [flag, _flag_value(value)]
+    return words
+
+
+def _tune_words(spec: dict) -> list | None:
+    from ferlab.models.search import SearchSpace
+    from ferlab.training.spec import TuneSpec
+
+    run, default = TuneSpec.from_dict(spec), TuneSpec()
+    if (run.augmentation, run.label_smoothing) != (default.augmentation, default.label_smoothing):
+        return None
+    space, plain = run.space, SearchSpace(architecture=run.space.architecture)
+    words = ["ferlab", "tune", "--model", space.architecture, "--data", run.data, "--algorithm", run.algorithm,
+             "--trials", run.max_trials, "--epochs-per-trial", run.epochs_per_trial, "--seed", run.seed]
+    if run.precision != default.precision:
+        words += ["--precision", run.precision]
+    for field in ("first_filters", "other_filters", "conv_dropout", "dense_dropout"):
+        r = getattr(space, field)
+        if r != getattr(plain, field):
+            words += ["--" + field.replace("_", "-"), ":".join(_flag_value(v) for v in (r.min, r.max, r.step))]
+    for field in ("optimizers", "learning_rates", "batch_sizes"):
+        values = getattr(space, field)
+        if tuple(values) != tuple(getattr(plain, field)):
+            words += ["--" + field.replace("_", "-"), ",".join(_flag_value(v) for v in values)]
+    return words
+
+
+def _ensemble_words(spec: dict) -> list:
+    from ferlab.training.spec import EnsembleSpec
+
+    run = EnsembleSpec.from_dict(spec)
+    return ["ferlab", "ensemble", *run.members, "--data", run.data, *(["--flip"] if run.flip else [])]
+
+
+def _import_words(spec: dict) -> list:
+    run, default = ImportSpec(**spec), ImportSpec(path="")
+    words = ["ferlab", "data", "import", run.path, *(["--name", run.name] if run.name else [])]
+    if run.val_fraction != default.val_fraction:
+        words += ["--val-fraction", _flag_value(run.val_fraction)]
+    if run.seed != default.seed:
+        words += ["--seed", run.seed]
+    return words

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ferlab.runner import delete_job, dependents, ensure_worker, live_worker, tail
+from ferlab.runner.jobs import command_line
 from ferlab.store import Store
 from ferlab.ui.common import friendly_errors
 from ferlab.ui.tables import jobs_frame
@@ -57,6 +58,10 @@ def job_list(store: Store, limit: int = 50) -> None:
                    f"here. It ran on {job.spec.get('reference_machine') or 'a machine it did not record'}, with:")
         st.code(job.spec.get("reference_command") or "(no command recorded)", language="bash", wrap_lines=True)
         return
+    command = command_line(job.kind, job.spec)
+    if command:
+        st.caption("The same job from a shell (on a GPU machine, say; add `--background` to queue it there):")
+        st.code(command, language="bash", wrap_lines=True)
     if job.error and job.status == "failed":
         st.error(job.error.strip().splitlines()[-1])
     log = tail(job.log_path, 25)
