@@ -1,10 +1,8 @@
-from itertools import cycle
-
 import streamlit as st
 
 from ferlab.literature import MISSING_TABLE2_ROWS, PAPER
 from ferlab.ui.common import store
-from ferlab.ui.results import MEASURES, VIEWS, confusion_chart, measure_chart, measure_table, per_class_frame, run_choices, view_of
+from ferlab.ui.results import class_by_class
 from ferlab.ui.tables import leaderboard_frame
 
 st.title("Leaderboard")
@@ -38,29 +36,4 @@ if not demo.empty:
     st.subheader("Synthetic demo-set runs (not ranked with FER2013)")
     st.dataframe(demo.drop(columns=["synthetic", "rank"]), hide_index=True, width="stretch")
 
-st.subheader("Class by class")
-evaluations = s.evaluations(x.job.id for x in summaries if x.test_accuracy is not None)
-choices = run_choices(summaries, evaluations, synthetic)
-if not choices:
-    st.caption("A run's recall, precision and F1 per class and its confusion matrix show here once it has finished.")
-    st.stop()
-picked = st.multiselect("Runs", list(choices), default=list(choices)[:2], format_func=choices.get, key="classes_runs")
-left, right = st.columns(2)
-measure = left.radio("Measure", MEASURES, horizontal=True, format_func=lambda m: "F1" if m == "f1" else m)
-view = right.radio("Faces", list(VIEWS), horizontal=True, format_func=VIEWS.get)
-per_class = per_class_frame(evaluations, picked, view)
-if per_class.empty:
-    st.caption("Pick one or more runs.")
-    st.stop()
-st.altair_chart(measure_chart(per_class, measure), width="stretch")
-st.dataframe(measure_table(per_class, measure), hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                                               for c in per_class["run"].unique()})
-st.caption("Each run's figures are of its best saved model on the split the leaderboard names, as stored when "
-           "it finished. Confusion matrices: rows are the true class, columns the predicted one; the shade is "
-           "the share of the row's faces, the number their count. The mean row is over the classes "
-           "(for recall: balanced accuracy; for F1: macro F1).")
-for col, job_id in zip(cycle(st.columns(2)), picked):
-    figures = view_of(evaluations[job_id], view)
-    if figures is not None:
-        col.altair_chart(confusion_chart(figures, f"job {job_id}: {figures['accuracy']:.2%} of {figures['n']:,} "
-                                                f"{evaluations[job_id].split} faces"), width="content")
+class_by_class(s, summaries, synthetic)

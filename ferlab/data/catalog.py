@@ -140,6 +140,22 @@ def sample_faces(info: DatasetInfo, per_class: int = 6, split: str = "train", se
     return out
 
 
+def read_split(store: Store, name: str, split: str):
+    """One split of an imported data set (or the demo set), read alone from its cache (the Leaderboard
+    shows the faces behind a confusion-matrix cell with it)."""
+    import numpy as np
+
+    from ferlab.data.dataset import Split
+
+    info = ensure_demo(store) if name == DEMO_NAME else store.get_dataset(name)
+    if not Path(info.cache_path).exists():
+        raise DataError(f"the cache of data set {name!r} is missing; import it again with `ferlab data import SOURCE`")
+    with np.load(info.cache_path) as z:
+        if f"{split}_images" not in z.files:
+            raise DataError(f"data set {name!r} has no {split} split")
+        return Split(z[f"{split}_images"], z[f"{split}_labels"].astype(np.int64))
+
+
 def save_upload(name: str, data: bytes) -> Path:
     """Keep an uploaded source under FERLAB_HOME/uploads for an import job to read."""
     if not data:

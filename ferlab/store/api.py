@@ -476,12 +476,15 @@ class Store:
             return _artifact(row)
 
     @retry_locked
-    def set_artifact_model(self, artifact_id: int, path: str) -> E.ArtifactInfo:
+    def set_artifact_model(self, artifact_id: int, path: str, faces: dict | None = None) -> E.ArtifactInfo:
         """Name the model file an evaluation was made with (a run trained elsewhere): it becomes a
-        model artifact, its figures unchanged."""
+        model artifact, its figures unchanged; `faces`, where given, is what that file says of each
+        face (kept beside the figures, as a run evaluated here keeps it)."""
         with self.session() as s:
             row = _one(s, SqlArtifact, artifact_id, "artifact")
             row.path, row.kind = path, "model"
+            if faces is not None:
+                row.metrics = {**(row.metrics or {}), "faces": faces}
             s.flush()
             return _artifact(row)
 

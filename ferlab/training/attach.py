@@ -14,7 +14,7 @@ import numpy as np
 from ferlab.data import load_dataset
 from ferlab.models.saved import load
 from ferlab.store import Store
-from ferlab.training.evaluate import EvalResult, evaluate_plain_and_flip
+from ferlab.training.evaluate import EvalResult, evaluate_with_faces
 
 # Faces whose prediction may differ between two machines running the same model (bfloat16 on a GPU
 # against float32 on a CPU moved 3 and 4 of 3,589 here); another run of one recipe moves hundreds.
@@ -64,11 +64,11 @@ def attach_model(store: Store, job_id: int, path: str | Path) -> Attached:
     except Exception as exc:  # noqa: BLE001
         raise AttachError(f"job {job_id} was evaluated on {art.dataset} [{art.split}], which cannot be read here "
                           f"({exc}); import that data set first (`ferlab data import PATH --name {art.dataset}`)") from None
-    plain, tta = evaluate_plain_and_flip(model, split)
+    plain, tta, faces = evaluate_with_faces(model, split)
     moved = int(np.abs(np.asarray(plain.confusion) - np.asarray(recorded)).sum()) // 2
     if moved > MOVED_FACES_ALLOWED * len(split):
         raise AttachError(f"{path} predicts {moved:,} of {len(split):,} faces of {art.dataset} [{art.split}] otherwise "
                           f"than job {job_id} recorded (accuracy {plain.accuracy:.4f} against {art.accuracy:.4f}): "
                           "it is not this run's model")
-    store.set_artifact_model(art.id, str(path))
+    store.set_artifact_model(art.id, str(path), faces=faces)
     return Attached(job_id, path, art.accuracy, plain, tta, moved)

@@ -16,7 +16,7 @@ from ferlab.models.ensemble import average_models, check_member, member_at, memb
 from ferlab.models.saved import load, save
 from ferlab.store import Store
 from ferlab.store.reference import owner_keys
-from ferlab.training.evaluate import EvalResult, evaluate_plain_and_flip
+from ferlab.training.evaluate import EvalResult, evaluate_plain_and_flip, evaluate_with_faces
 from ferlab.training.fit import Log, foreground_worker, run_dir_for
 from ferlab.training.spec import EnsembleSpec
 
@@ -76,9 +76,9 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
         model_path = run_dir / "model.keras"
         save(model, model_path, portable=True)
         saved = load(model_path)   # evaluate what is stored
-        plain, flipped = evaluate_plain_and_flip(saved, split)
+        plain, flipped, faces = evaluate_with_faces(saved, split)
         store.add_artifact(trial.id, str(model_path), dataset=spec.data, split=split_name, accuracy=plain.accuracy,
-                           metrics={"plain": plain.to_dict(), "tta": flipped.to_dict(), "members": scores,
+                           metrics={"plain": plain.to_dict(), "tta": flipped.to_dict(), "faces": faces, "members": scores,
                                     "member_keys": member_keys, "synthetic": dataset.synthetic})
         store.finish_trial(trial.id, "completed")
         store.set_job_status(job_id, "completed")

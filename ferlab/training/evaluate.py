@@ -10,7 +10,7 @@ import numpy as np
 from ferlab.data.dataset import Split
 from ferlab.labels import NUM_CLASSES
 from ferlab.models.ensemble import mirrors_faces
-from ferlab.training.report import EvalResult, format_report  # noqa: F401  (evaluate's results)
+from ferlab.training.report import EvalResult, face_record, format_report  # noqa: F401  (evaluate's results)
 
 
 def as_model_input(images: np.ndarray) -> np.ndarray:
@@ -79,13 +79,19 @@ def evaluate(model: keras.Model, split: Split, tta: bool | str = False) -> EvalR
     return metrics_from_predictions(split.labels, predicted, tta=tta)
 
 
-def evaluate_plain_and_flip(model: keras.Model, split: Split, batch_size: int = 256) -> tuple[EvalResult, EvalResult]:
-    """evaluate(model, split) and evaluate(model, split, tta=True) from two passes, not three: the
-    plain view's predictions are the first half of the flip average (one pass, and the same figure
-    twice, for a model that mirrors faces itself)."""
+def evaluate_with_faces(model: keras.Model, split: Split, batch_size: int = 256) -> tuple[EvalResult, EvalResult, dict]:
+    """evaluate(model, split) and evaluate(model, split, tta=True) from two passes, not three (the
+    plain view's predictions are the first half of the flip average; one pass, and the same figure
+    twice, for a model that mirrors faces itself), and the plain view's face record (face_record)."""
     views = view_probabilities(model, split.images, "flip", batch_size)
     return (metrics_from_predictions(split.labels, views[0].argmax(axis=1)),
-            metrics_from_predictions(split.labels, (sum(views) / len(views)).argmax(axis=1), tta=True))
+            metrics_from_predictions(split.labels, (sum(views) / len(views)).argmax(axis=1), tta=True),
+            face_record(split.labels, views[0]))
+
+
+def evaluate_plain_and_flip(model: keras.Model, split: Split, batch_size: int = 256) -> tuple[EvalResult, EvalResult]:
+    plain, flipped, _ = evaluate_with_faces(model, split, batch_size)
+    return plain, flipped
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from ferlab.store import Store
 from ferlab.store.entities import foreground_owner
 from ferlab.training import augment, distill, precision
 from ferlab.training.callbacks import EpochCheckpoint, StoreRecorder, lr_schedule, read_state
-from ferlab.training.evaluate import EvalResult, as_model_input, evaluate_plain_and_flip
+from ferlab.training.evaluate import EvalResult, as_model_input, evaluate_with_faces
 from ferlab.training.spec import TrainSpec
 
 Log = Callable[[str], None]
@@ -186,11 +186,11 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
                                done["best_val_accuracy"], None, None, None, None)
         best = load(run_dir / "best.keras")
         split_name = dataset.eval_split()
-        plain, flipped = evaluate_plain_and_flip(best, dataset[split_name])
+        plain, flipped, faces = evaluate_with_faces(best, dataset[split_name])
         model_path = save(best, run_dir / "model.keras", portable=True)    # plain Keras reads it
         store.add_artifact(trial.id, str(model_path), dataset=spec.data, split=split_name,
                            accuracy=plain.accuracy,
-                           metrics={"plain": plain.to_dict(), "tta": flipped.to_dict(),
+                           metrics={"plain": plain.to_dict(), "tta": flipped.to_dict(), "faces": faces,
                                     "best_epoch": done["best_epoch"], "synthetic": dataset.synthetic})
         store.finish_trial(trial.id, "completed")
         store.set_job_status(job_id, "completed")

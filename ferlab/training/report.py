@@ -3,6 +3,7 @@ finished runs are read back into these without loading a model)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -53,3 +54,39 @@ def format_report(result: EvalResult) -> str:
     for i, cls in enumerate(CLASSES):
         lines.append(f"{cls:<10}" + "".join(f"{v:>8,}" for v in result.confusion[i]))
     return "\n".join(lines)
+
+
+def labels_digest(labels) -> str:
+    """A short fingerprint of a split's labels, face by face: whether a data set read later holds the
+    faces an evaluation was made on, in the same order."""
+    return hashlib.sha256(np.asarray(labels, dtype=np.uint8).tobytes()).hexdigest()[:16]
+
+
+def face_record(labels: np.ndarray, probabilities: np.ndarray) -> dict:
+    """What a model said of each face of a split, stored with its evaluation (about 3 bytes a face):
+    the predicted class as one digit a face, its probability in whole percent (00-99, 99 for 99% and
+    more) as two, and the labels' digest."""
+    predicted = np.asarray(probabilities).argmax(axis=1)
+    percent = np.minimum(99, np.floor(np.round(np.asarray(probabilities).max(axis=1) * 100, 6))).astype(int)
+    return {"predicted": "".join(map(str, predicted.tolist())),
+            "confidence": "".join(f"{p:02d}" for p in percent.tolist()), "labels": labels_digest(labels)}
+
+
+@dataclass(frozen=True)
+class Faces:
+    """A stored face record read back: predicted class and confidence (percent) per face."""
+    predicted: np.ndarray
+    confidence: np.ndarray
+    labels: str
+
+    @classmethod
+    def from_dict(cls, d) -> Faces | None:
+        """None where an evaluation stored no record (older runs, shipped reference runs)."""
+        if not isinstance(d, dict) or not d.get("predicted"):
+            return None
+        predicted = np.frombuffer(d["predicted"].encode(), dtype=np.uint8) - ord("0")
+        digits = np.frombuffer(d["confidence"].encode(), dtype=np.uint8) - ord("0")
+        return cls(predicted.astype(np.int64), (digits[0::2] * 10 + digits[1::2]).astype(np.int64), d["labels"])
+
+    def matches(self, labels: np.ndarray) -> bool:
+        return len(labels) == len(self.predicted) and labels_digest(labels) == self.labels

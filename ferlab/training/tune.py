@@ -20,7 +20,7 @@ from ferlab.models.saved import save
 from ferlab.store import Store
 from ferlab.training import augment, precision
 from ferlab.training.callbacks import StoreRecorder
-from ferlab.training.evaluate import EvalResult, as_model_input, evaluate
+from ferlab.training.evaluate import EvalResult, as_model_input, evaluate_with_faces
 from ferlab.training.fit import Log, claim_run_dir, foreground_worker, one_hot, run_dir_for, training_splits
 from ferlab.training.spec import TuneSpec
 
@@ -156,11 +156,11 @@ def tune(store: Store, spec: TuneSpec, *, job_id: int | None = None, log: Log = 
             model.load_weights(tuner._get_checkpoint_fname(best.tuner_trial_id))
         model_path = save(model, run_dir / "model.keras", portable=True)    # plain Keras reads it
         split_name = dataset.eval_split()
-        result = evaluate(model, dataset[split_name])
+        result, flipped, faces = evaluate_with_faces(model, dataset[split_name])
         store.add_artifact(best.id, str(model_path), dataset=spec.data, split=split_name,
                            accuracy=result.accuracy,
-                           metrics={"plain": result.to_dict(), "best_epoch": best.best_epoch,
-                                    "synthetic": dataset.synthetic})
+                           metrics={"plain": result.to_dict(), "tta": flipped.to_dict(), "faces": faces,
+                                    "best_epoch": best.best_epoch, "synthetic": dataset.synthetic})
         store.set_job_status(job_id, "completed")
         log(f"job {job_id} completed: {len(trials)} trials; best trial {best.number} "
             f"(val accuracy {best.best_val_accuracy:.4f}); {split_name} accuracy {result.accuracy:.4f}")

@@ -1,13 +1,21 @@
-"""A run's stored evaluation class by class: recall, precision and F1 of each run, and its
-confusion matrix (frames and Altair charts for the pages; nothing is computed again)."""
+"""A run's stored evaluation class by class: recall, precision and F1 of each run, its confusion
+matrix, and the faces behind any cell of it (frames, charts and the Leaderboard's section; nothing
+is computed again: every figure is the one stored when the run was evaluated)."""
 
 from __future__ import annotations
 
+from itertools import cycle
+
 import altair as alt
+import numpy as np
 import pandas as pd
+import streamlit as st
 
 from ferlab.labels import CLASSES
+from ferlab.store import Store
 from ferlab.store.entities import ArtifactInfo, JobSummary
+from ferlab.training.report import Faces
+from ferlab.ui.common import friendly_errors
 from ferlab.ui.tables import describe
 
 MEASURES = ("recall", "precision", "f1")
@@ -100,3 +108,97 @@ def confusion_chart(figures: dict, title: str) -> alt.LayerChart:
     text = base.mark_text(fontSize=11).encode(
         text="faces:Q", color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("black")))
     return alt.layer(cells, text).properties(title=title, width=alt.Step(CELL), height=alt.Step(CELL))
+
+
+def cell_faces(faces: Faces, labels: np.ndarray, true: int, predicted: int, most: int = 24) -> list[tuple[int, int]]:
+    """(face index, confidence in percent) of the faces of class `true` the run called `predicted`,
+    the most confident first (among mistakes, those are where FER2013's labels are most often wrong)."""
+    idx = np.flatnonzero((labels == true) & (faces.predicted == predicted))
+    order = np.argsort(-faces.confidence[idx], kind="stable")
+    return [(int(i), int(faces.confidence[i])) for i in idx[order][:most]]
+
+
+def largest_mistake(figures: dict) -> tuple[int, int]:
+    """The off-diagonal cell with the most faces: (true, predicted)."""
+    cm = np.asarray(figures["confusion"])
+    np.fill_diagonal(cm, -1)
+    true, predicted = np.unravel_index(int(cm.argmax()), cm.shape)
+    return int(true), int(predicted)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _split(_store: Store, name: str, split: str, cache_path: str):
+    from ferlab.data.catalog import read_split
+
+    return read_split(_store, name, split)
+
+
+def class_by_class(store: Store, summaries: list[JobSummary], synthetic: set[str]) -> None:
+    """The Leaderboard's section: runs side by side per class, their confusion matrices, and the
+    faces behind a cell."""
+    st.subheader("Class by class")
+    evaluations = store.evaluations(x.job.id for x in summaries if x.test_accuracy is not None)
+    choices = run_choices(summaries, evaluations, synthetic)
+    if not choices:
+        st.caption("A run's recall, precision and F1 per class and its confusion matrix show here once it has finished.")
+        return
+    picked = st.multiselect("Runs", list(choices), default=list(choices)[:2], format_func=choices.get,
+                            key="classes_runs")
+    left, right = st.columns(2)
+    measure = left.radio("Measure", MEASURES, horizontal=True, format_func=lambda m: "F1" if m == "f1" else m)
+    view = right.radio("Faces", list(VIEWS), horizontal=True, format_func=VIEWS.get)
+    per_class = per_class_frame(evaluations, picked, view)
+    if per_class.empty:
+        st.caption("Pick one or more runs.")
+        return
+    st.altair_chart(measure_chart(per_class, measure), width="stretch")
+    st.dataframe(measure_table(per_class, measure), hide_index=True,
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in per_class["run"].unique()})
+    st.caption("Each run's figures are of its best saved model on the split the leaderboard names, as stored when "
+               "it finished. Confusion matrices: rows are the true class, columns the predicted one; the shade is "
+               "the share of the row's faces, the number their count. The mean row is over the classes "
+               "(for recall: balanced accuracy; for F1: macro F1).")
+    for col, job_id in zip(cycle(st.columns(2)), picked):
+        figures = view_of(evaluations[job_id], view)
+        if figures is not None:
+            col.altair_chart(confusion_chart(figures, f"job {job_id}: {figures['accuracy']:.2%} of {figures['n']:,} "
+                                                      f"{evaluations[job_id].split} faces"), width="content")
+    faces_behind_a_cell(store, {j: evaluations[j] for j in picked})
+
+
+def faces_behind_a_cell(store: Store, evaluations: dict[int, ArtifactInfo]) -> None:
+    st.markdown("**The faces behind a cell**")
+    recorded = {j: a for j, a in evaluations.items() if Faces.from_dict(a.metrics.get("faces")) is not None}
+    if not recorded:
+        st.caption("Runs evaluated from this version on keep what their model said of each face; pick one "
+                   "of those to see the faces behind any cell of its confusion matrix (the shipped "
+                   "reference runs are records without them).")
+        return
+    cols = st.columns(3)
+    job_id = cols[0].selectbox("Run", list(recorded), format_func=lambda j: f"job {j}", key="cell_run")
+    art = recorded[job_id]
+    faces = Faces.from_dict(art.metrics["faces"])
+    true0, predicted0 = largest_mistake(view_of(art, "plain"))
+    true = cols[1].selectbox("True class", range(len(CLASSES)), index=true0, format_func=CLASSES.__getitem__,
+                             key=f"cell_true_{job_id}")
+    predicted = cols[2].selectbox("Predicted as", range(len(CLASSES)), index=predicted0,
+                                  format_func=CLASSES.__getitem__, key=f"cell_predicted_{job_id}")
+    with friendly_errors(f"Reading {art.dataset} [{art.split}]"):
+        info = None if art.dataset == "demo" else store.find_dataset(name=art.dataset)
+        if art.dataset != "demo" and info is None:
+            st.info(f"Job {job_id} was evaluated on the data set {art.dataset!r}, which is not imported here: "
+                    "import it on **Data** to see its faces.")
+            return
+        split = _split(store, art.dataset, art.split, info.cache_path if info else "demo")
+        if not faces.matches(split.labels):
+            st.warning(f"The data set {art.dataset!r} here is not the one job {job_id} was evaluated on (its "
+                       f"{art.split} labels differ face by face; imported again since?): its faces cannot be shown.")
+            return
+        shown = cell_faces(faces, split.labels, true, predicted)
+        total = int(((split.labels == true) & (faces.predicted == predicted)).sum())
+        what = "right" if true == predicted else f"called {CLASSES[predicted]}"
+        st.caption(f"{total:,} {CLASSES[true]} face(s) of {art.dataset} [{art.split}] {what} by job {job_id} "
+                   f"(as the model predicts them, no test-time augmentation added)" + (f"; the {len(shown)} it was surest of:" if total else "."))
+        for row in range(0, len(shown), 8):
+            for col, (i, confidence) in zip(st.columns(8), shown[row:row + 8]):
+                col.image(split.images[i], width=72, caption=f"{confidence}%")

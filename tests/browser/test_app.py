@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from tests.browser.conftest import ARTIFACTS
@@ -76,3 +77,16 @@ def test_submit_a_demo_job_and_see_its_curve(app_server, page):
                             f"{evaluation.metrics['plain']['n']:,} {evaluation.split} faces").count() == 1
     page.get_by_role("heading", name="Class by class").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "leaderboard-class-by-class.png"))
+    # the faces behind its largest mistake, as images the browser loaded from the app
+    from ferlab.training.report import Faces
+
+    faces = Faces.from_dict(evaluation.metrics["faces"])
+    confusion = np.asarray(evaluation.metrics["plain"]["confusion"])
+    np.fill_diagonal(confusion, -1)
+    expected = min(24, int(confusion.max()))
+    images = page.locator("[data-testid='stImage'] img")
+    images.nth(expected - 1).wait_for(timeout=60_000)
+    loaded = images.evaluate_all("els => els.filter(e => e.complete && e.naturalWidth === 48).length")
+    assert images.count() == expected == loaded and len(faces.predicted) == evaluation.metrics["plain"]["n"]
+    images.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "leaderboard-faces-behind-a-cell.png"))

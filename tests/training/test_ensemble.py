@@ -43,6 +43,9 @@ def test_the_ensemble_is_the_mean_of_its_members_and_is_stored_like_a_model(stor
     [artifact] = store.list_artifacts(trial.id)
     assert artifact.path == str(result.model_path) and artifact.split == "test"
     assert artifact.accuracy == result.evaluation.accuracy
+    from tests.training.test_fit import assert_faces_agree
+
+    assert_faces_agree(store, artifact, np.array(artifact.metrics["plain"]["confusion"]))
     assert [m["path"] for m in artifact.metrics["members"]] == paths
     assert all(0.0 <= m["accuracy"] <= 1.0 for m in artifact.metrics["members"])
 
@@ -196,6 +199,7 @@ def test_attach_names_a_run_model_file_after_checking_it_against_the_run(store, 
     with store.session() as s:                 # as a run whose runs.db came back without its files
         row = s.get(SqlArtifact, art.id)
         row.kind, row.path = "evaluation", ""
+        row.metrics = {k: v for k, v in row.metrics.items() if k != "faces"}    # a record from before faces were kept
     assert store.model_paths(job) == []
     moved = tmp_path / "from-elsewhere.keras"
     moved.write_bytes(open(path, "rb").read())
@@ -219,6 +223,8 @@ def test_attach_names_a_run_model_file_after_checking_it_against_the_run(store, 
     assert out.returncode == 0, out.stderr
     assert "0 face(s) predicted otherwise" in out.stdout
     assert store.model_paths(job) == [str(moved.resolve())]
+    [attached] = store.list_artifacts(store.list_trials(job)[0].id)      # and what it says of each face
+    assert attached.metrics["faces"] == art.metrics["faces"] and attached.metrics["plain"] == art.metrics["plain"]
     with pytest.raises(AttachError, match="has its model already"):
         attach_model(store, job, moved)
 

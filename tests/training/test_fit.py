@@ -15,6 +15,20 @@ from ferlab.training.spec import PRESETS, TrainSpec, preset
 from tests.helpers import ferlab, keras_modules
 
 
+def assert_faces_agree(store, artifact, confusion) -> None:
+    """The stored face record is of the evaluated split, face by face, and says what the figures say."""
+    from ferlab.data.catalog import read_split
+    from ferlab.training.report import Faces
+
+    faces = Faces.from_dict(artifact.metrics["faces"])
+    split = read_split(store, artifact.dataset, artifact.split)
+    assert faces.matches(split.labels) and len(faces.predicted) == len(split.labels)
+    again = np.zeros((7, 7), dtype=int)
+    np.add.at(again, (split.labels, faces.predicted), 1)
+    np.testing.assert_array_equal(again, confusion)
+    assert ((faces.confidence >= 14) & (faces.confidence <= 99)).all()    # a top class has at least 1/7
+
+
 def test_two_epochs_write_exactly_two_rows_and_a_model(store, tiny_spec):
     seen_during_fit = []
     orig = StoreRecorder.on_epoch_end
@@ -42,6 +56,7 @@ def test_two_epochs_write_exactly_two_rows_and_a_model(store, tiny_spec):
     assert artifact.split == "test" and cm.shape == (7, 7) and cm.sum() == 70
     assert artifact.accuracy == pytest.approx(np.trace(cm) / 70)
     assert artifact.metrics["tta"]["tta"] is True
+    assert_faces_agree(store, artifact, cm)
     # the run's model is the best checkpoint made of Keras' own layers: plain Keras reads it
     assert keras_modules(result.model_path) == {"keras"} and "ferlab" in keras_modules(result.model_path.parent / "best.keras")
     faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48, 1)).astype("float32")
@@ -531,3 +546,17 @@ def test_a_run_on_a_path_logs_the_items_it_could_not_read(store, tiny_spec, tmp_
     assert result.status == "completed"
     warning = next(m for m in logged if m.startswith("warning: skipped 1 item(s) of "))
     assert "broken.png" in warning and "the figures count only the 28 faces read" in warning
+
+
+def test_a_face_record_reads_back_as_it_was_written():
+    from ferlab.training.report import Faces, face_record, labels_digest
+
+    labels = np.array([0, 6, 3, 3])
+    probabilities = np.array([[0.9, 0.1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0.2, 0.8],
+                              [0, 0, 0, 0.999, 0.001, 0, 0], [0, 0, 0.58, 0.1, 0.32, 0, 0]])     # 0.58 * 100 is 57.99999999999999 in floats
+    record = face_record(labels, probabilities)
+    assert record == {"predicted": "0632", "confidence": "90809958", "labels": labels_digest(labels)}
+    faces = Faces.from_dict(record)
+    assert faces.predicted.tolist() == [0, 6, 3, 2] and faces.confidence.tolist() == [90, 80, 99, 58]
+    assert faces.matches(labels) and not faces.matches(labels[::-1]) and not faces.matches(labels[:3])
+    assert Faces.from_dict(None) is None and Faces.from_dict({}) is None

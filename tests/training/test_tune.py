@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ferlab.models import hypermodel as hm
@@ -36,6 +37,9 @@ def test_three_trials_with_their_epochs(store, spec):
     [artifact] = store.list_artifacts(best.id)
     assert artifact.path.endswith("model.keras") and store.get_job(result.job_id).status == "completed"
     assert keras_modules(artifact.path) == {"keras"}                 # plain Keras reads the best trial's model
+    from tests.training.test_fit import assert_faces_agree
+
+    assert_faces_agree(store, artifact, np.array(artifact.metrics["plain"]["confusion"]))
 
 
 def test_a_failing_trial_is_stored_as_failed_and_the_search_goes_on(store, spec, monkeypatch):
