@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from ferlab.inference.detect import DEFAULT_DETECTOR, DETECTORS
@@ -93,8 +94,17 @@ def bars(faces) -> alt.FacetChart:
             .facet(row=alt.Row("face:N", sort=faces_in_order, title=None, header=header), spacing=10))
 
 
+def results_rows(photo: str, faces, whole: bool) -> list[dict]:
+    """One row per face of a photo: where it is, the label, and every class's probability."""
+    return [{"photo": photo, "face": i, "x": f.box.x, "y": f.box.y, "width": f.box.w, "height": f.box.h,
+             "whole image": whole, "label": f.label, "confidence": round(float(f.confidence), 4),
+             **{c: round(float(p), 4) for c, p in zip(CLASSES, f.probabilities)}}
+            for i, f in enumerate(faces, 1)]
+
+
 def photos_tab(predictor) -> None:
     files = st.file_uploader("Photos", type=["jpg", "jpeg", "png", "webp", "bmp"], accept_multiple_files=True)
+    rows: list[dict] = []
     for f in files or []:
         st.subheader(f.name)
         try:
@@ -112,9 +122,17 @@ def photos_tab(predictor) -> None:
                     st.image(image.rgb, width=480)
                     continue
                 faces = [predictor.predict_whole(image.gray)]
+                rows += results_rows(f.name, faces, whole=True)
+            else:
+                rows += results_rows(f.name, faces, whole=False)
             left, right = st.columns([3, 2])
             left.image(annotate(image.rgb, faces, numbered=len(faces) > 1), width="stretch")
             right.altair_chart(bars(faces), width="content")
+    if rows:
+        st.download_button(f"Download the {len(rows)} face(s) as CSV", pd.DataFrame(rows).to_csv(index=False),
+                           "ferlab-predictions.csv", "text/csv", key="predictions_csv",
+                           help="One row per face: the photo, the face's number on it, its box in pixels, the "
+                                "label, and every emotion's probability.")
 
 
 def webcam_tab(predictor) -> None:

@@ -3,6 +3,8 @@ from a real photo through streamlit-webrtc, with labels drawn on the returned vi
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -64,6 +66,21 @@ def test_photo_upload_draws_boxes(app_server, page, model_in_store, photo, tmp_p
     page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "predict-photo.png"), full_page=True)
     assert page.get_by_text("No face found").count() == 0
+    # every face of every photo as a CSV row: its box, label and the seven probabilities
+    import pandas as pd
+
+    from ferlab.labels import CLASSES
+
+    button = page.get_by_role("button", name=re.compile(r"Download the \d+ face\(s\) as CSV"))
+    with page.expect_download(timeout=60_000) as download:
+        button.click()
+    rows = pd.read_csv(download.value.path())
+    faces = int(re.search(r"the (\d+) face", button.inner_text())[1])
+    assert len(rows) == faces >= 4 and set(rows["photo"]) == {"group.jpg"} and list(rows["face"]) == list(range(1, faces + 1))
+    probabilities = rows[list(CLASSES)].to_numpy()
+    assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-3) and not rows["whole image"].any()
+    assert list(rows["label"]) == [CLASSES[i] for i in probabilities.argmax(axis=1)]
+    assert ((rows["width"] > 20) & (rows["x"] + rows["width"] <= 640) & (rows["y"] + rows["height"] <= 480)).all()
 
 
 def test_fake_camera_streams_and_labels_appear(app_server, pw, model_in_store, photo, tmp_path):
