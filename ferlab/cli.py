@@ -573,7 +573,7 @@ def _image_files(paths: list[str]) -> list[str] | None:
 def cmd_predict(args) -> int:
     from ferlab.inference.images import ImageError, load_image
     from ferlab.inference.models import available_models
-    from ferlab.inference.predictor import Predictor
+    from ferlab.inference.predictor import TABLE_COLUMNS, Predictor, table_rows
 
     images = _image_files(args.images)
     if images is None:
@@ -585,8 +585,11 @@ def cmd_predict(args) -> int:
             print("error: no model yet: train one (`ferlab train`) or pass --model PATH.keras", file=sys.stderr)
             return 2
         model = choices[0].path
+    if args.csv and not Path(args.csv).expanduser().resolve().parent.is_dir():
+        print(f"error: {Path(args.csv).parent} is not a folder; --csv names the file to write", file=sys.stderr)
+        return 2
     predictor = Predictor(model, detector=args.detector, tta=args.tta)
-    results, failed = [], 0
+    results, rows, failed = [], [], 0
     for path in images:
         try:
             image = load_image(Path(path).read_bytes(), path)
@@ -600,6 +603,7 @@ def cmd_predict(args) -> int:
             faces = [predictor.predict_whole(image.gray)]
         results.append({"image": path, "faces": [f.to_dict() for f in faces], "whole_image": whole,
                         "notes": list(image.notes)})
+        rows += table_rows(path, faces, whole)
         if not args.json:
             print(f"{path}: {len(faces)} face(s)" + (" (whole image)" if whole else "")
                   + (f" [{'; '.join(image.notes)}]" if image.notes else ""))
@@ -611,6 +615,14 @@ def cmd_predict(args) -> int:
                 print("  no face found; --whole classifies the whole image as one face")
     if args.json:
         print(json.dumps({"model": str(model), "results": results}))
+    if args.csv:
+        import csv
+
+        with open(args.csv, "w", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=TABLE_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"{len(rows)} face(s) of {len(results)} image(s) written to {args.csv}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -808,6 +820,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--tta", action="store_true", help="average each face with its mirror image")
     pr.add_argument("--whole", action="store_true", help="classify the whole image when no face is found")
     pr.add_argument("--json", action="store_true")
+    pr.add_argument("--csv", metavar="FILE.csv", help="also write one row per face (box, label, the seven "
+                    "probabilities) to this file, as Predict's download does")
     pr.set_defaults(fn=cmd_predict)
 
     en = sub.add_parser("ensemble", help="average trained models into one .keras model and evaluate it")

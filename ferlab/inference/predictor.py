@@ -34,6 +34,18 @@ class FacePrediction:
                 "probabilities": {c: round(float(p), 4) for c, p in zip(CLASSES, self.probabilities)}}
 
 
+TABLE_COLUMNS = ("photo", "face", "x", "y", "width", "height", "whole image", "label", "confidence", *CLASSES)
+
+
+def table_rows(photo: str, faces: list[FacePrediction], whole: bool = False) -> list[dict]:
+    """One flat row per face of a photo (Predict's CSV download, `ferlab predict --csv`): the face's
+    number on it, its box in pixels, the label and every class's probability."""
+    return [{"photo": photo, "face": i, "x": f.box.x, "y": f.box.y, "width": f.box.w, "height": f.box.h,
+             "whole image": whole, "label": f.label, "confidence": round(f.confidence, 4),
+             **{c: round(float(p), 4) for c, p in zip(CLASSES, f.probabilities)}}
+            for i, f in enumerate(faces, 1)]
+
+
 def crops(gray: np.ndarray, boxes: list[Box], margin: float = MARGIN) -> np.ndarray:
     """Square crops around `boxes`, as an N x 48 x 48 x 1 float32 batch of grey levels."""
     h, w = gray.shape

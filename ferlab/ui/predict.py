@@ -12,6 +12,7 @@ from ferlab.inference.detect import DEFAULT_DETECTOR, DETECTORS
 from ferlab.inference.draw import annotate, probabilities_frame
 from ferlab.inference.images import ImageError, load_image
 from ferlab.inference.models import ModelChoice, available_models
+from ferlab.inference.predictor import table_rows
 from ferlab.labels import CLASSES
 from ferlab.models.export import download_name, portable_bytes
 from ferlab.runner.jobs import best_checkpoint
@@ -94,14 +95,6 @@ def bars(faces) -> alt.FacetChart:
             .facet(row=alt.Row("face:N", sort=faces_in_order, title=None, header=header), spacing=10))
 
 
-def results_rows(photo: str, faces, whole: bool) -> list[dict]:
-    """One row per face of a photo: where it is, the label, and every class's probability."""
-    return [{"photo": photo, "face": i, "x": f.box.x, "y": f.box.y, "width": f.box.w, "height": f.box.h,
-             "whole image": whole, "label": f.label, "confidence": round(float(f.confidence), 4),
-             **{c: round(float(p), 4) for c, p in zip(CLASSES, f.probabilities)}}
-            for i, f in enumerate(faces, 1)]
-
-
 def photos_tab(predictor) -> None:
     files = st.file_uploader("Photos", type=["jpg", "jpeg", "png", "webp", "bmp"], accept_multiple_files=True)
     rows: list[dict] = []
@@ -122,9 +115,9 @@ def photos_tab(predictor) -> None:
                     st.image(image.rgb, width=480)
                     continue
                 faces = [predictor.predict_whole(image.gray)]
-                rows += results_rows(f.name, faces, whole=True)
+                rows += table_rows(f.name, faces, whole=True)
             else:
-                rows += results_rows(f.name, faces, whole=False)
+                rows += table_rows(f.name, faces, whole=False)
             left, right = st.columns([3, 2])
             left.image(annotate(image.rgb, faces, numbered=len(faces) > 1), width="stretch")
             right.altair_chart(bars(faces), width="content")

@@ -122,11 +122,20 @@ def test_no_face_found_and_cli_predict(model_path, tmp_path, scene):
     (album / "notes.txt").write_text("not a photo")
     (tmp_path / "none").mkdir()
     out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(album), str(tmp_path / "plain.png"),
-                          "--model", str(model_path), "--detector", "haar", "--whole", "--json"],
-                         capture_output=True, text=True, timeout=300)
+                          "--model", str(model_path), "--detector", "haar", "--whole", "--json",
+                          "--csv", str(tmp_path / "faces.csv")], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert [(Path(r["image"]).name, len(r["faces"])) for r in json.loads(out.stdout)["results"]] == \
-        [("b.jpg", 2), ("a.PNG", 1), ("plain.png", 1)]
+    results = json.loads(out.stdout)["results"]
+    assert [(Path(r["image"]).name, len(r["faces"])) for r in results] == [("b.jpg", 2), ("a.PNG", 1), ("plain.png", 1)]
+    # --csv: the same faces, a row each, with the JSON's boxes, labels and probabilities
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "faces.csv")
+    assert "4 face(s) of 3 image(s) written to" in out.stderr
+    assert list(table["face"]) == [1, 2, 1, 1] and list(table["whole image"]) == [False, False, True, True]
+    for row, face in zip(table.itertuples(index=False), [f for r in results for f in r["faces"]]):
+        assert [row.x, row.y, row.width, row.height] == face["box"] and row.label == face["label"]
+        assert [getattr(row, c) for c in face["probabilities"]] == list(face["probabilities"].values())
     out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "none"), "--model", str(model_path)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "none is a folder with no image files" in out.stderr
