@@ -506,6 +506,24 @@ def test_the_faces_behind_a_cell_are_not_shown_from_other_faces(store):
     assert "which is not imported here" in at.info[0].value
 
 
+def test_the_faces_behind_a_cell_of_a_run_given_a_path_are_read_from_that_path(store, tmp_path, rng):
+    import numpy as np
+
+    from ferlab.data.catalog import load_dataset
+    from tests.helpers import make_csv
+
+    csv = make_csv(tmp_path / "held-out.csv", [(code, rng.integers(0, 256, (48, 48), dtype=np.uint8), "PrivateTest")
+                                               for code in range(7) for _ in range(2)])
+    labels = load_dataset(store, str(csv))["test"].labels
+    predicted = labels.copy()
+    predicted[labels == 5] = 3                    # both surprise faces called happy
+    job = _run_with_faces(store, str(csv), labels, predicted, np.full(len(labels), 55))
+    at = run_page("leaderboard")
+    at.multiselect(key="classes_runs").set_value([job]).run()
+    assert (at.selectbox(key=f"cell_true_{job}").value, at.selectbox(key=f"cell_predicted_{job}").value) == (5, 3)
+    assert len(at.get("image")) == 2 and not at.info and not at.warning
+
+
 def test_a_confusion_matrix_shades_each_cell_by_its_share_of_the_true_class():
     from ferlab.ui.results import confusion_frame
 

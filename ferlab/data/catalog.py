@@ -141,12 +141,15 @@ def sample_faces(info: DatasetInfo, per_class: int = 6, split: str = "train", se
 
 
 def read_split(store: Store, name: str, split: str):
-    """One split of an imported data set (or the demo set), read alone from its cache (the Leaderboard
-    shows the faces behind a confusion-matrix cell with it)."""
+    """One split of an imported data set (or the demo set), read alone from its cache, or of a source
+    a run was given as a path, read as the run read it (the Leaderboard shows the faces behind a
+    confusion-matrix cell with it)."""
     import numpy as np
 
     from ferlab.data.dataset import Split
 
+    if name != DEMO_NAME and store.find_dataset(name=name) is None and Path(name).expanduser().exists():
+        return load_dataset(store, name)[split]
     info = ensure_demo(store) if name == DEMO_NAME else store.get_dataset(name)
     if not Path(info.cache_path).exists():
         raise DataError(f"the cache of data set {name!r} is missing; import it again with `ferlab data import SOURCE`")

@@ -5,6 +5,7 @@ is computed again: every figure is the one stored when the run was evaluated).""
 from __future__ import annotations
 
 from itertools import cycle
+from pathlib import Path
 
 import altair as alt
 import numpy as np
@@ -185,11 +186,12 @@ def faces_behind_a_cell(store: Store, evaluations: dict[int, ArtifactInfo]) -> N
                                   format_func=CLASSES.__getitem__, key=f"cell_predicted_{job_id}")
     with friendly_errors(f"Reading {art.dataset} [{art.split}]"):
         info = None if art.dataset == "demo" else store.find_dataset(name=art.dataset)
-        if art.dataset != "demo" and info is None:
+        a_path = info is None and art.dataset != "demo" and Path(art.dataset).expanduser().exists()
+        if art.dataset != "demo" and info is None and not a_path:
             st.info(f"Job {job_id} was evaluated on the data set {art.dataset!r}, which is not imported here: "
                     "import it on **Data** to see its faces.")
             return
-        split = _split(store, art.dataset, art.split, info.cache_path if info else "demo")
+        split = _split(store, art.dataset, art.split, info.cache_path if info else art.dataset)
         if not faces.matches(split.labels):
             st.warning(f"The data set {art.dataset!r} here is not the one job {job_id} was evaluated on (its "
                        f"{art.split} labels differ face by face: other faces, or the same ones in another order, as a CSV and "
