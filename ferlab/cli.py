@@ -585,8 +585,8 @@ def cmd_predict(args) -> int:
             print("error: no model yet: train one (`ferlab train`) or pass --model PATH.keras", file=sys.stderr)
             return 2
         model = choices[0].path
-    if args.csv and not Path(args.csv).expanduser().resolve().parent.is_dir():
-        print(f"error: {Path(args.csv).parent} is not a folder; --csv names the file to write", file=sys.stderr)
+    if args.csv and (Path(args.csv).is_dir() or not Path(args.csv).expanduser().resolve().parent.is_dir()):
+        print(f"error: --csv {args.csv}: name a file to write, in a folder that exists", file=sys.stderr)
         return 2
     predictor = Predictor(model, detector=args.detector, tta=args.tta)
     results, rows, failed = [], [], 0

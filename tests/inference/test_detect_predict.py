@@ -136,6 +136,9 @@ def test_no_face_found_and_cli_predict(model_path, tmp_path, scene):
     for row, face in zip(table.itertuples(index=False), [f for r in results for f in r["faces"]]):
         assert [row.x, row.y, row.width, row.height] == face["box"] and row.label == face["label"]
         assert [getattr(row, c) for c in face["probabilities"]] == list(face["probabilities"].values())
+    out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(album), "--model", str(model_path),
+                          "--csv", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "name a file to write" in out.stderr and "Traceback" not in out.stderr
     out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "none"), "--model", str(model_path)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "none is a folder with no image files" in out.stderr
