@@ -86,7 +86,7 @@ def evaluate_with_faces(model: keras.Model, split: Split, batch_size: int = 256)
     views = view_probabilities(model, split.images, "flip", batch_size)
     return (metrics_from_predictions(split.labels, views[0].argmax(axis=1)),
             metrics_from_predictions(split.labels, (sum(views) / len(views)).argmax(axis=1), tta=True),
-            face_record(split.labels, views[0]))
+            face_record(split.images, split.labels, views[0]))
 
 
 def evaluate_plain_and_flip(model: keras.Model, split: Split, batch_size: int = 256) -> tuple[EvalResult, EvalResult]:

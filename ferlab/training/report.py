@@ -56,37 +56,54 @@ def format_report(result: EvalResult) -> str:
     return "\n".join(lines)
 
 
-def labels_digest(labels) -> str:
-    """A short fingerprint of a split's labels, face by face: whether a data set read later holds the
-    faces an evaluation was made on, in the same order."""
-    return hashlib.sha256(np.asarray(labels, dtype=np.uint8).tobytes()).hexdigest()[:16]
+def canonical_order(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, str]:
+    """An order of a split's faces that does not depend on how its source lists them (by each face's
+    pixels, then its label), and a digest of the faces and labels in that order: FER2013 read from
+    the Kaggle CSV or from image folders gives the same faces in other orders, and the same digest."""
+    flat = np.ascontiguousarray(images, dtype=np.uint8).reshape(len(images), -1)
+    keys = [hashlib.blake2b(row.tobytes(), digest_size=8).digest() + bytes([int(label)])
+            for row, label in zip(flat, np.asarray(labels))]
+    order = np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+    return order, hashlib.sha256(b"".join(keys[i] for i in order)).hexdigest()[:16]
 
 
-def face_record(labels: np.ndarray, probabilities: np.ndarray) -> dict:
+def face_record(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> dict:
     """What a model said of each face of a split, stored with its evaluation (about 3 bytes a face):
-    the predicted class as one digit a face, its probability in whole percent (00-99, 99 for 99% and
-    more) as two, and the labels' digest."""
-    predicted = np.asarray(probabilities).argmax(axis=1)
-    percent = np.minimum(99, np.floor(np.round(np.asarray(probabilities).max(axis=1) * 100, 6))).astype(int)
+    the predicted class as one digit a face and its probability in whole percent (00-99, 99 for 99%
+    and more) as two, in canonical_order, with that order's digest."""
+    order, digest = canonical_order(images, labels)
+    probabilities = np.asarray(probabilities)[order]
+    predicted = probabilities.argmax(axis=1)
+    percent = np.minimum(99, np.floor(np.round(probabilities.max(axis=1) * 100, 6))).astype(int)
     return {"predicted": "".join(map(str, predicted.tolist())),
-            "confidence": "".join(f"{p:02d}" for p in percent.tolist()), "labels": labels_digest(labels)}
+            "confidence": "".join(f"{p:02d}" for p in percent.tolist()), "digest": digest}
 
 
 @dataclass(frozen=True)
 class Faces:
-    """A stored face record read back: predicted class and confidence (percent) per face."""
+    """A stored face record read back: predicted class and confidence (percent) per face, in the
+    canonical order until aligned() puts them in a split's own."""
     predicted: np.ndarray
     confidence: np.ndarray
-    labels: str
+    digest: str
 
     @classmethod
     def from_dict(cls, d) -> Faces | None:
         """None where an evaluation stored no record (older runs, shipped reference runs)."""
-        if not isinstance(d, dict) or not d.get("predicted"):
+        if not isinstance(d, dict) or not d.get("predicted") or "digest" not in d:
             return None
         predicted = np.frombuffer(d["predicted"].encode(), dtype=np.uint8) - ord("0")
         digits = np.frombuffer(d["confidence"].encode(), dtype=np.uint8) - ord("0")
-        return cls(predicted.astype(np.int64), (digits[0::2] * 10 + digits[1::2]).astype(np.int64), d["labels"])
+        return cls(predicted.astype(np.int64), (digits[0::2] * 10 + digits[1::2]).astype(np.int64), d["digest"])
 
-    def matches(self, labels: np.ndarray) -> bool:
-        return len(labels) == len(self.predicted) and labels_digest(labels) == self.labels
+    def aligned(self, images: np.ndarray, labels: np.ndarray) -> Faces | None:
+        """The record face by face in this split's order; None where the split does not hold the
+        faces and labels it was made on."""
+        if len(labels) != len(self.predicted):
+            return None
+        order, digest = canonical_order(images, labels)
+        if digest != self.digest:
+            return None
+        predicted, confidence = np.empty_like(self.predicted), np.empty_like(self.confidence)
+        predicted[order], confidence[order] = self.predicted, self.confidence
+        return Faces(predicted, confidence, digest)

@@ -192,10 +192,10 @@ def faces_behind_a_cell(store: Store, evaluations: dict[int, ArtifactInfo]) -> N
                     "import it on **Data** to see its faces.")
             return
         split = _split(store, art.dataset, art.split, info.cache_path if info else art.dataset)
-        if not faces.matches(split.labels):
-            st.warning(f"The data set {art.dataset!r} here is not the one job {job_id} was evaluated on (its "
-                       f"{art.split} labels differ face by face: other faces, or the same ones in another order, as a CSV and "
-                       "image folders give them): its faces cannot be shown.")
+        faces = faces.aligned(split.images, split.labels)
+        if faces is None:
+            st.warning(f"The data set {art.dataset!r} here does not hold the {art.split} faces job {job_id} was "
+                       "evaluated on (other faces, or other labels for them), so they cannot be shown.")
             return
         shown = cell_faces(faces, split.labels, true, predicted)
         total = int(((split.labels == true) & (faces.predicted == predicted)).sum())

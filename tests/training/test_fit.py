@@ -20,9 +20,9 @@ def assert_faces_agree(store, artifact, confusion) -> None:
     from ferlab.data.catalog import read_split
     from ferlab.training.report import Faces
 
-    faces = Faces.from_dict(artifact.metrics["faces"])
     split = read_split(store, artifact.dataset, artifact.split)
-    assert faces.matches(split.labels) and len(faces.predicted) == len(split.labels)
+    faces = Faces.from_dict(artifact.metrics["faces"]).aligned(split.images, split.labels)
+    assert faces is not None and len(faces.predicted) == len(split.labels)
     again = np.zeros((7, 7), dtype=int)
     np.add.at(again, (split.labels, faces.predicted), 1)
     np.testing.assert_array_equal(again, confusion)
@@ -548,15 +548,29 @@ def test_a_run_on_a_path_logs_the_items_it_could_not_read(store, tiny_spec, tmp_
     assert "broken.png" in warning and "the figures count only the 28 faces read" in warning
 
 
-def test_a_face_record_reads_back_as_it_was_written():
-    from ferlab.training.report import Faces, face_record, labels_digest
+def test_a_face_record_reads_back_face_by_face_in_any_order_of_the_same_faces():
+    from ferlab.training.report import Faces, face_record
 
-    labels = np.array([0, 6, 3, 3])
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    images[4] = images[0]                                 # FER2013 holds duplicates; here one with another label
+    labels = np.array([0, 6, 3, 3, 2])
     probabilities = np.array([[0.9, 0.1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0.2, 0.8],
-                              [0, 0, 0, 0.999, 0.001, 0, 0], [0, 0, 0.58, 0.1, 0.32, 0, 0]])     # 0.58 * 100 is 57.99999999999999 in floats
-    record = face_record(labels, probabilities)
-    assert record == {"predicted": "0632", "confidence": "90809958", "labels": labels_digest(labels)}
+                              [0, 0, 0, 0.999, 0.001, 0, 0], [0, 0, 0.58, 0.1, 0.32, 0, 0],   # 0.58 * 100 is 57.99999999999999
+                              [0.9, 0.1, 0, 0, 0, 0, 0]])
+    record = face_record(images, labels, probabilities)
+    assert sorted(record["predicted"]) == sorted("06320") and len(record["confidence"]) == 10
     faces = Faces.from_dict(record)
-    assert faces.predicted.tolist() == [0, 6, 3, 2] and faces.confidence.tolist() == [90, 80, 99, 58]
-    assert faces.matches(labels) and not faces.matches(labels[::-1]) and not faces.matches(labels[:3])
+    mine = faces.aligned(images, labels)
+    assert mine.predicted.tolist() == [0, 6, 3, 2, 0] and mine.confidence.tolist() == [90, 80, 99, 58, 90]
+    # the same faces listed otherwise (a CSV against image folders): each face keeps its own record
+    shuffled = np.array([3, 0, 4, 2, 1])
+    theirs = faces.aligned(images[shuffled], labels[shuffled])
+    assert theirs.predicted.tolist() == mine.predicted[shuffled].tolist()
+    assert theirs.confidence.tolist() == mine.confidence[shuffled].tolist()
+    # other faces, another label, one face fewer: no record of theirs
+    other = images.copy()
+    other[2, 0, 0] ^= 1
+    assert faces.aligned(other, labels) is None and faces.aligned(images, labels[[0, 1, 2, 4, 3]]) is None
+    assert faces.aligned(images[:4], labels[:4]) is None
     assert Faces.from_dict(None) is None and Faces.from_dict({}) is None
