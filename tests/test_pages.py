@@ -526,6 +526,47 @@ def test_the_faces_behind_a_cell_of_a_run_given_a_path_are_read_from_that_path(s
     assert len(at.get("image")) == 2 and not at.info and not at.warning
 
 
+@pytest.mark.parametrize("layout", ["folder", "csv in another order"])
+def test_the_shipped_models_faces_behind_a_cell_once_fer2013_is_imported(store, fer2013, tmp_path, layout):
+    """The shipped ensemble's reference record (made again here with its own command), found face by
+    face in PublicTest however it is handed over: its image folder, or CSV rows in reverse order."""
+    import numpy as np
+
+    from ferlab.data import import_dataset
+    from ferlab.data.readers import read_source
+    from ferlab.store import reference
+    from tests.helpers import make_csv
+
+    reference.seed(store)
+    if layout == "folder":
+        source = fer2013 / "val"
+    else:
+        val = read_source(fer2013 / "val")["val"]
+        source = make_csv(tmp_path / "public.csv", [(int(label), image, "PublicTest")
+                                                    for image, label in zip(val.images[::-1], val.labels[::-1])])
+    import_dataset(store, source, "fer2013")
+    at = run_page("leaderboard")
+    shipped = next(j.id for j in store.list_jobs() if j.kind == "ensemble" and j.spec.get("flip"))
+    assert at.selectbox(key="cell_run").value == shipped
+    stored = np.asarray(store.evaluations([shipped])[shipped].metrics["plain"]["confusion"])
+    true, predicted = at.selectbox(key=f"cell_true_{shipped}").value, at.selectbox(key=f"cell_predicted_{shipped}").value
+    off = stored.copy()
+    np.fill_diagonal(off, -1)
+    assert stored[true, predicted] == off.max() and true != predicted          # opens on its largest mistake
+    from ferlab.labels import CLASSES
+
+    said = " ".join(c.value for c in at.caption)
+    assert f"{stored[true, predicted]} {CLASSES[true]} face(s) of fer2013 [val] called {CLASSES[predicted]}" in said
+    confidences = [int(i.proto.imgs[0].caption[:-1]) for i in at.get("image")]
+    assert len(confidences) == 24 and confidences == sorted(confidences, reverse=True) and not at.warning
+    # every cell of the stored matrix is found again, face by face
+    for t in range(7):
+        at.selectbox(key=f"cell_true_{shipped}").set_value(t)
+        at.selectbox(key=f"cell_predicted_{shipped}").set_value(6)
+        at.run()
+        assert f"{stored[t, 6]} {CLASSES[t]} face(s)" in " ".join(c.value for c in at.caption)
+
+
 def test_a_confusion_matrix_shades_each_cell_by_its_share_of_the_true_class():
     from ferlab.ui.results import confusion_frame
 

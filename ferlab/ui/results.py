@@ -171,9 +171,9 @@ def faces_behind_a_cell(store: Store, evaluations: dict[int, ArtifactInfo]) -> N
     st.markdown("**The faces behind a cell**")
     recorded = {j: a for j, a in evaluations.items() if Faces.from_dict(a.metrics.get("faces")) is not None}
     if not recorded:
-        st.caption("Runs evaluated from this version on keep what their model said of each face; pick one "
-                   "of those to see the faces behind any cell of its confusion matrix (the shipped "
-                   "reference runs are records without them).")
+        st.caption("Runs evaluated from this version on keep what their model said of each face, as does the "
+                   "shipped model's reference run; pick one of those to see the faces behind any cell of its "
+                   "confusion matrix.")
         return
     cols = st.columns(3)
     job_id = cols[0].selectbox("Run", list(recorded), format_func=lambda j: f"job {j}", key="cell_run")
