@@ -344,3 +344,46 @@ def test_plain_keras_eval_scores_folders_and_csv_rows_as_ferlab_does_without_fer
     # a file that needs ferlab's own layers fails here: the script really runs without ferlab
     code, out = plain(save(model, tmp_path / "own.keras"), csv_path)
     assert code != 0 and "FaceAugment" in out
+
+
+def test_reference_faces_copies_a_record_only_from_a_job_that_predicted_as_the_run_did(store, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from ferlab.store.reference import REFERENCE_FILE
+
+    doc = json.loads(REFERENCE_FILE.read_text())
+    run = next(r for r in doc["runs"] if r["kind"] == "ensemble" and r["spec"].get("flip"))
+    ev = run["trials"][0]["evaluations"][0]
+    del ev["metrics"]["faces"]                     # as the file was before
+    copy = tmp_path / "reference_runs.json"
+    copy.write_text(json.dumps(doc, indent=1))
+    record = {"predicted": "0" * 3589, "confidence": "50" * 3589, "digest": "f" * 16}
+
+    def job(confusion):
+        j = store.create_job("ensemble", {"data": "fer2013", "members": []}, status="completed")
+        t = store.start_trial(j.id, 1, {})
+        store.add_artifact(t.id, "/m.keras", dataset=ev["dataset"], split=ev["split"], accuracy=ev["accuracy"],
+                           metrics={"plain": {**ev["metrics"]["plain"], "confusion": confusion}, "faces": record})
+        return j.id
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "reference_faces.py"
+    env = dict(os.environ)
+
+    def call(job_id):
+        return subprocess.run([sys.executable, str(script), run["key"], str(job_id), "--file", str(copy)],
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    other = [row[:] for row in ev["metrics"]["plain"]["confusion"]]
+    other[4][6], other[4][4] = other[4][6] - 1, other[4][4] + 1     # one face predicted otherwise
+    refused = call(job(other))
+    assert refused.returncode == 1 and "did not predict as" in refused.stderr
+    assert "faces" not in json.loads(copy.read_text())["runs"][doc["runs"].index(run)]["trials"][0]["evaluations"][0]["metrics"]
+    done = call(job(ev["metrics"]["plain"]["confusion"]))
+    assert done.returncode == 0, done.stderr
+    written = json.loads(copy.read_text())
+    assert written["runs"][doc["runs"].index(run)]["trials"][0]["evaluations"][0]["metrics"]["faces"] == record
+    written["runs"][doc["runs"].index(run)]["trials"][0]["evaluations"][0]["metrics"].pop("faces")
+    assert written == doc                         # nothing else in the file changed
