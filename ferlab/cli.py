@@ -526,9 +526,11 @@ def cmd_export(args) -> int:
     if not target.parent.is_dir():
         print(f"error: there is no folder {target.parent} to write {target.name} in", file=sys.stderr)
         return 2
+    from ferlab.models.config import member_ref
+
     store = _store()
     source = _member_file(store, args.source, checkpoint_ok=True)
-    if target.exists() and target.resolve() == Path(source.split("#")[0]).resolve():
+    if target.exists() and target.resolve() == Path(member_ref(source)[0]).resolve():
         print("error: the new file would replace the model it is made from: name another file", file=sys.stderr)
         return 2
     from ferlab.models.export import PROBES, export_model
@@ -554,14 +556,14 @@ def cmd_export(args) -> int:
 def _image_files(paths: list[str]) -> list[str] | None:
     """The paths given, each folder replaced by the image files below it (sorted); None, said on
     stderr, when a folder holds none."""
-    from ferlab.data.readers import IMAGE_SUFFIXES
+    from ferlab.data.readers import IMAGE_SUFFIXES, image_files
 
     files = []
     for path in paths:
         if not Path(path).is_dir():
             files.append(path)
             continue
-        found = sorted(str(p) for p in Path(path).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        found = [str(p) for p in image_files(Path(path))]
         if not found:
             print(f"error: {path} is a folder with no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in it",
                   file=sys.stderr)

@@ -144,19 +144,13 @@ def read_split(store: Store, name: str, split: str):
     """One split of an imported data set (or the demo set), read alone from its cache, or of a source
     a run was given as a path, read as the run read it (the Leaderboard shows the faces behind a
     confusion-matrix cell with it)."""
-    import numpy as np
-
-    from ferlab.data.dataset import Split
-
     if name != DEMO_NAME and store.find_dataset(name=name) is None and Path(name).expanduser().exists():
         return load_dataset(store, name)[split]
     info = ensure_demo(store) if name == DEMO_NAME else store.get_dataset(name)
-    if not Path(info.cache_path).exists():
-        raise DataError(f"the cache of data set {name!r} is missing; import it again with `ferlab data import SOURCE`")
-    with np.load(info.cache_path) as z:
-        if f"{split}_images" not in z.files:
-            raise DataError(f"data set {name!r} has no {split} split")
-        return Split(z[f"{split}_images"], z[f"{split}_labels"].astype(np.int64))
+    found = load_splits(Path(info.cache_path), only=(split,))
+    if split not in found:
+        raise DataError(f"data set {name!r} has no {split} split")
+    return found[split]
 
 
 def save_upload(name: str, data: bytes) -> Path:

@@ -172,11 +172,14 @@ def read_folders(root: Path, progress: Progress | None = None) -> Dataset:
                    problems=tuple(problems))
 
 
+def image_files(root: Path) -> list[Path]:
+    """The image files below `root`, all the way down, sorted."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def count_files(path: Path) -> int:
     """How many items a source holds (for a progress bar's total); 0 when unknown."""
-    if path.is_dir():
-        return sum(1 for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    return 0
+    return len(image_files(path)) if path.is_dir() else 0
 
 
 def _decode(file: Path, problems: list[Problem]) -> np.ndarray | None:

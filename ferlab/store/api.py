@@ -4,8 +4,8 @@ values; `_..._in(session, ...)` helpers do the work inside a caller's transactio
 from __future__ import annotations
 
 from collections.abc import Iterable
-
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from ferlab.store.models import (SqlArtifact, SqlDataset, SqlEpoch, SqlExperimen
 
 JOB_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 TRIAL_STATUSES = ("running", "completed", "failed", "cancelled", "interrupted")
+T = TypeVar("T")
 
 
 class NotFound(StoreError):
@@ -61,6 +62,24 @@ def _one(session: Session, model, ident, what: str):
     if row is None:
         raise NotFound(f"no {what} {ident}")
     return row
+
+
+def _scored(query, job_ids: list[int]):
+    """`query` (selecting from trials joined to their artifacts) narrowed to the jobs' scored models
+    and evaluations, oldest first."""
+    return (query.join(SqlArtifact, SqlArtifact.trial_id == SqlTrial.id)
+            .where(SqlTrial.job_id.in_(job_ids), SqlArtifact.kind.in_(("model", "evaluation")),
+                   SqlArtifact.accuracy.is_not(None))
+            .order_by(SqlArtifact.id))
+
+
+def _best_scored(rows: Iterable[tuple[int, float, T]]) -> dict[int, T]:
+    """Per job, the value of its most accurate model (the first of equals): the one a job ranks by."""
+    best: dict[int, tuple[float, T]] = {}
+    for job_id, accuracy, value in rows:
+        if job_id not in best or accuracy > best[job_id][0]:
+            best[job_id] = (accuracy, value)
+    return {job_id: value for job_id, (_, value) in best.items()}
 
 
 class Store:
@@ -355,9 +374,7 @@ class Store:
                                     .where(SqlTrial.job_id.in_(ids)).group_by(SqlTrial.job_id)).all())
             # only the flip-TTA figure out of each evaluation's JSON, not its tables (a page rerun reads this)
             tta = SqlArtifact.metrics[("tta", "accuracy")].as_float()
-            arts = s.execute(select(SqlTrial.job_id, SqlArtifact.accuracy, SqlArtifact.split, tta)
-                             .join(SqlArtifact, SqlArtifact.trial_id == SqlTrial.id)
-                             .where(SqlTrial.job_id.in_(ids), SqlArtifact.kind.in_(("model", "evaluation")))).all()
+            arts = s.execute(_scored(select(SqlTrial.job_id, SqlArtifact.accuracy, SqlArtifact.split, tta), ids)).all()
         best: dict[int, tuple] = {}
         count: dict[int, int] = {}
         for job_id, trial_id, val, params in trial_rows:
@@ -366,10 +383,7 @@ class Store:
                 best[job_id] = (val, trial_id, params)
             elif job_id not in best:
                 best.setdefault(job_id, (None, trial_id, params))
-        test: dict[int, tuple] = {}
-        for job_id, acc, split, acc_tta in arts:
-            if acc is not None and (job_id not in test or acc > test[job_id][0]):
-                test[job_id] = (acc, split, acc_tta)
+        test = _best_scored((job_id, acc, (acc, split, acc_tta)) for job_id, acc, split, acc_tta in arts)
         return [E.JobSummary(j, count.get(j.id, 0), epochs.get(j.id, 0), *best.get(j.id, (None, None, None)),
                              *test.get(j.id, (None, None, None))) for j in jobs]
 
@@ -499,18 +513,9 @@ class Store:
     def evaluations(self, job_ids: Iterable[int]) -> dict[int, E.ArtifactInfo]:
         """Each job's evaluation with its per-class tables: that of its best saved model, the one
         job_summaries() ranks it by (jobs without one are left out)."""
-        ids = list(job_ids)
         with self.session() as s:
-            rows = s.execute(select(SqlTrial.job_id, SqlArtifact)
-                             .join(SqlArtifact, SqlArtifact.trial_id == SqlTrial.id)
-                             .where(SqlTrial.job_id.in_(ids), SqlArtifact.kind.in_(("model", "evaluation")),
-                                    SqlArtifact.accuracy.is_not(None))
-                             .order_by(SqlArtifact.id)).all()
-            best: dict[int, E.ArtifactInfo] = {}
-            for job_id, row in rows:
-                if job_id not in best or row.accuracy > best[job_id].accuracy:
-                    best[job_id] = _artifact(row)
-            return best
+            rows = s.execute(_scored(select(SqlTrial.job_id, SqlArtifact), list(job_ids))).all()
+            return _best_scored((job_id, row.accuracy, _artifact(row)) for job_id, row in rows)
 
     def list_artifacts(self, trial_id: int | None = None) -> list[E.ArtifactInfo]:
         with self.session() as s:

@@ -111,12 +111,14 @@ def confusion_chart(figures: dict, title: str) -> alt.LayerChart:
     return alt.layer(cells, text).properties(title=title, width=alt.Step(CELL), height=alt.Step(CELL))
 
 
-def cell_faces(faces: Faces, labels: np.ndarray, true: int, predicted: int, most: int = 24) -> list[tuple[int, int]]:
-    """(face index, confidence in percent) of the faces of class `true` the run called `predicted`,
-    the most confident first (among mistakes, those are where FER2013's labels are most often wrong)."""
+def cell_faces(faces: Faces, labels: np.ndarray, true: int, predicted: int,
+               most: int = 24) -> tuple[int, list[tuple[int, int]]]:
+    """How many faces of class `true` the run called `predicted`, and (face index, confidence in
+    percent) of the `most` it was surest of, surest first (among mistakes, where to look for
+    mislabelled faces)."""
     idx = np.flatnonzero((labels == true) & (faces.predicted == predicted))
     order = np.argsort(-faces.confidence[idx], kind="stable")
-    return [(int(i), int(faces.confidence[i])) for i in idx[order][:most]]
+    return len(idx), [(int(i), int(faces.confidence[i])) for i in idx[order][:most]]
 
 
 def largest_mistake(figures: dict) -> tuple[int, int]:
@@ -141,7 +143,8 @@ def class_by_class(store: Store, summaries: list[JobSummary], synthetic: set[str
     evaluations = store.evaluations(x.job.id for x in summaries if x.test_accuracy is not None)
     choices = run_choices(summaries, evaluations, synthetic)
     if not choices:
-        st.caption("A run's recall, precision and F1 per class and its confusion matrix show here once it has finished.")
+        st.caption("A run's recall, precision and F1 per class and its confusion matrix show here once it has "
+                   "finished.")
         return
     picked = st.multiselect("Runs", list(choices), default=list(choices)[:2], format_func=choices.get,
                             key="classes_runs")
@@ -169,7 +172,8 @@ def class_by_class(store: Store, summaries: list[JobSummary], synthetic: set[str
 
 def faces_behind_a_cell(store: Store, evaluations: dict[int, ArtifactInfo]) -> None:
     st.markdown("**The faces behind a cell**")
-    recorded = {j: a for j, a in evaluations.items() if Faces.from_dict(a.metrics.get("faces")) is not None}
+    records = {j: Faces.from_dict(a.metrics.get("faces")) for j, a in evaluations.items()}
+    recorded = {j: a for j, a in evaluations.items() if records[j] is not None}
     if not recorded:
         st.caption("Runs evaluated from this version on keep what their model said of each face, as does the "
                    "shipped model's reference run; pick one of those to see the faces behind any cell of its "
@@ -178,7 +182,6 @@ def faces_behind_a_cell(store: Store, evaluations: dict[int, ArtifactInfo]) -> N
     cols = st.columns(3)
     job_id = cols[0].selectbox("Run", list(recorded), format_func=lambda j: f"job {j}", key="cell_run")
     art = recorded[job_id]
-    faces = Faces.from_dict(art.metrics["faces"])
     true0, predicted0 = largest_mistake(view_of(art, "plain"))
     true = cols[1].selectbox("True class", range(len(CLASSES)), index=true0, format_func=CLASSES.__getitem__,
                              key=f"cell_true_{job_id}")
@@ -192,16 +195,16 @@ def faces_behind_a_cell(store: Store, evaluations: dict[int, ArtifactInfo]) -> N
                     "import it on **Data** to see its faces.")
             return
         split = _split(store, art.dataset, art.split, info.cache_path if info else art.dataset)
-        faces = faces.aligned(split.images, split.labels)
+        faces = records[job_id].aligned(split.images, split.labels)
         if faces is None:
             st.warning(f"The data set {art.dataset!r} here does not hold the {art.split} faces job {job_id} was "
                        "evaluated on (other faces, or other labels for them), so they cannot be shown.")
             return
-        shown = cell_faces(faces, split.labels, true, predicted)
-        total = int(((split.labels == true) & (faces.predicted == predicted)).sum())
+        total, shown = cell_faces(faces, split.labels, true, predicted)
         what = "right" if true == predicted else f"called {CLASSES[predicted]}"
         st.caption(f"{total:,} {CLASSES[true]} face(s) of {art.dataset} [{art.split}] {what} by job {job_id} "
-                   f"(as the model predicts them, no test-time augmentation added)" + (f"; the {len(shown)} it was surest of:" if total else "."))
+                   "(as the model predicts them, no test-time augmentation added)"
+                   + (f"; the {len(shown)} it was surest of:" if total else "."))
         for row in range(0, len(shown), 8):
             for col, (i, confidence) in zip(st.columns(8), shown[row:row + 8]):
                 col.image(split.images[i], width=72, caption=f"{confidence}%")
