@@ -220,9 +220,10 @@ def _sync_models(s, doc: dict) -> None:
     """Give each reference run's evaluations the model the shipped file names now: a release that
     replaces ferlab-default.keras moves it to its new run, and a run that no longer ships a model
     (or is no longer shipped) keeps its figures but stops offering a file that is not its own. A file
-    attached by hand outside the installation stays."""
-    shipped = {run["key"]: {t["number"]: [ev.get("model") for ev in t["evaluations"]] for t in run["trials"]}
-               for run in doc.get("runs", [])}
+    attached by hand outside the installation stays. An evaluation also gains the records its shipped
+    copy has gained since the store was seeded (such as the face record, `metrics["faces"]`); those it
+    holds already, the shipped ones or a user's own, stay as they are."""
+    shipped = {run["key"]: {t["number"]: t["evaluations"] for t in run["trials"]} for run in doc.get("runs", [])}
     rows = s.execute(select(SqlJob.spec, SqlTrial.number, SqlArtifact).join(SqlTrial, SqlTrial.job_id == SqlJob.id)
                      .join(SqlArtifact, SqlArtifact.trial_id == SqlTrial.id)
                      .where(SqlJob.origin == "reference").order_by(SqlArtifact.id))
@@ -230,7 +231,11 @@ def _sync_models(s, doc: dict) -> None:
     for spec, number, art in rows:
         key = spec.get("reference_key")
         i = position[key, number] = position.get((key, number), -1) + 1
-        models = shipped.get(key, {}).get(number, [])
-        want = _model_path(models[i] if i < len(models) else None)
+        evaluations = shipped.get(key, {}).get(number, [])
+        ev = evaluations[i] if i < len(evaluations) else {}
+        want = _model_path(ev.get("model"))
         if art.path != want and (want or not art.path or _installed(art.path)):
             art.path, art.kind = want, "model" if want else "evaluation"
+        gained = {k: v for k, v in (ev.get("metrics") or {}).items() if k not in (art.metrics or {})}
+        if gained:
+            art.metrics = {**(art.metrics or {}), **gained}

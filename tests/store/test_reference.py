@@ -254,6 +254,35 @@ def test_a_model_attached_to_a_reference_run_stays_when_the_store_is_opened_agai
     assert again.accuracy == 0.48 and again.kind == "model"
 
 
+def test_a_seeded_run_gains_the_face_record_its_shipped_copy_gained_and_keeps_its_own(home, tmp_path, monkeypatch):
+    """A store seeded before a release added the shipped model's face record gets it when opened by
+    that release; a record the store holds already (here, one `ferlab jobs attach` wrote) stays."""
+    source = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    runs = [_run(source), _run(source)]
+    path = tmp_path / "reference_runs.json"
+    monkeypatch.setattr(reference, "REFERENCE_FILE", path)
+    doc = reference.export_runs(source, runs, {r: "ferlab train" for r in runs})
+    path.write_text(json.dumps(doc))
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    store = Store(url, seed_reference=True)
+    arts = {j.spec["reference_key"]: store.list_artifacts(store.list_trials(j.id)[0].id)[0] for j in store.list_jobs()}
+    first, second = (run["key"] for run in doc["runs"])
+    assert "faces" not in arts[first].metrics and "faces" not in arts[second].metrics
+    own = {"predicted": "0", "confidence": "99", "digest": "the user's"}
+    store.set_artifact_model(arts[second].id, str(tmp_path / "attached.keras"), faces=own)
+
+    shipped = {"predicted": "6", "confidence": "58", "digest": "shipped"}
+    for run in doc["runs"]:                                   # the next release's file: both runs gained a record
+        run["trials"][0]["evaluations"][0]["metrics"]["faces"] = shipped
+    path.write_text(json.dumps(doc))
+    reopened = Store(url, seed_reference=True)
+    [a] = reopened.list_artifacts(arts[first].trial_id)
+    assert a.metrics == {"confusion": [[1]], "faces": shipped} and a.accuracy == 0.48
+    [b] = reopened.list_artifacts(arts[second].trial_id)
+    assert b.metrics["faces"] == own and b.path == str(tmp_path / "attached.keras")
+    assert reference.seed(reopened, path) == 0 and len(reopened.list_jobs()) == 2
+
+
 def test_the_machine_a_run_records_names_its_gpus(monkeypatch, tmp_path):
     """A run trained on a GPU says so in its machine (what the model card reads), from the NVIDIA
     driver's files; a machine without the driver is described by its CPUs alone."""
