@@ -1,7 +1,7 @@
 import streamlit as st
 
 from ferlab.ui.common import store
-from ferlab.ui.jobs import COLUMNS
+from ferlab.ui.jobs import BOARD_COLUMNS, COLUMNS
 from ferlab.ui.tables import jobs_frame, leaderboard_frame
 
 st.title("ferlab")
@@ -35,4 +35,4 @@ if board.empty or board["synthetic"].all():
     st.info("No FER2013 run has finished yet: import FER2013 on **Data**, then train on **Experiments**.")
 else:
     st.dataframe(board[~board["synthetic"]].head(5).drop(columns=["synthetic", "rank"]), hide_index=True,
-                 width="stretch")
+                 width="stretch", column_config=BOARD_COLUMNS)

@@ -1,6 +1,7 @@
 import streamlit as st
 
 from ferlab.ui.common import store
+from ferlab.ui.jobs import COLUMNS
 from ferlab.ui.tables import curves_chart, curves_frame, parallel_coordinates_chart, trials_frame
 
 st.title("Trials")
@@ -17,7 +18,7 @@ if frame.empty:
     st.stop()
 frame = frame.sort_values("best val acc", ascending=False, na_position="last")
 picked = st.dataframe(frame.drop(columns=["trial_id"]), hide_index=True, width="stretch",
-                      on_select="rerun", selection_mode="multi-row", key="trial_table")
+                      on_select="rerun", selection_mode="multi-row", key="trial_table", column_config=COLUMNS)
 tuned = [c for c in frame.columns if c.startswith("filters_") or c in ("conv_dropout", "dense_dropout",
                                                                          "learning_rate", "batch_size", "optimizer")]
 dims = [c for c in tuned if frame[c].nunique() > 1]       # an axis where every trial sits alike says nothing

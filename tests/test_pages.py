@@ -338,7 +338,10 @@ def test_the_papers_figures_are_named_in_a_legend_in_their_order_and_long_runs_s
     assert color["sort"] == [f"{r.accuracy:.2%} {r.model.removeprefix('Sarmah et al.: ')}" for r in papers]
     assert color["sort"][0].startswith("70.58% 5-conv") and len(set(color["scale"]["range"])) == len(papers)
     assert lines["mark"]["point"] is False                    # 150 epochs: a dashed train line stays dashed
-    assert curves_chart(frame(20), "accuracy").to_dict()["mark"]["point"]["size"] == 12
+    short = curves_chart(frame(3), "accuracy").to_dict()
+    assert short["mark"]["point"]["size"] == 12
+    assert short["encoding"]["x"]["axis"] == {"format": "d", "tickMinStep": 1}   # 3 epochs: no tick at 1.5
+    assert short["encoding"]["strokeDash"]["legend"]["symbolType"] == "stroke"  # the legend shows which is dashed
     assert "layer" not in curves_chart(frame(150), "loss", references=True).to_dict()
 
 

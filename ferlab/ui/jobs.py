@@ -10,9 +10,12 @@ from ferlab.store import Store
 from ferlab.ui.common import friendly_errors
 from ferlab.ui.tables import jobs_frame
 
+PARAMS = st.column_config.NumberColumn(format="localized")      # 5,281,223 rather than 5281223
 COLUMNS = {"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
            "best val acc": st.column_config.NumberColumn(format="%.4f"),
-           "test acc": st.column_config.NumberColumn(format="%.4f")}
+           "test acc": st.column_config.NumberColumn(format="%.4f"), "params": PARAMS}
+BOARD_COLUMNS = {"accuracy": st.column_config.NumberColumn(format="%.4f"),     # leaderboard_frame's
+                 "with flip TTA": st.column_config.NumberColumn(format="%.4f"), "params": PARAMS}
 
 
 @st.fragment(run_every=5)

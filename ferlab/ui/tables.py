@@ -140,8 +140,12 @@ def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool =
     # points mark the epochs of short runs; on long ones they would hide which line is dashed
     points = alt.OverlayMarkDef(size=12) if data.empty or data["epoch"].max() <= 30 else False
     lines = alt.Chart(data).mark_line(point=points).encode(
-        x="epoch:Q", y=alt.Y("value:Q", title=kind, scale=alt.Scale(zero=False)), color="run:N",
-        strokeDash=alt.StrokeDash("metric:N", sort=["val " + kind, "train " + kind]),
+        x=alt.X("epoch:Q", axis=alt.Axis(format="d", tickMinStep=1)),    # epochs are whole: no tick at 1.5
+        y=alt.Y("value:Q", title=kind, scale=alt.Scale(zero=False)), color="run:N",
+        # the legend draws each metric's line, not the points' dot, so that it shows which one is dashed
+        strokeDash=alt.StrokeDash("metric:N", sort=["val " + kind, "train " + kind],
+                                  legend=alt.Legend(symbolType="stroke", symbolStrokeColor="black", symbolStrokeWidth=2,
+                                                    symbolFillColor="transparent", symbolSize=300)),
         tooltip=["run", "epoch", "metric", alt.Tooltip("value:Q", format=".4f")])
     if not (references and kind == "accuracy"):
         return lines
