@@ -497,11 +497,10 @@ def cmd_jobs_delete(args) -> int:
 
 
 def cmd_jobs_log(args) -> int:
-    from ferlab.runner import tail
+    from ferlab.runner import no_log_reason, tail
 
     job = _store().get_job(args.job)
-    text = tail(job.log_path, args.lines)
-    print(text if text else f"job {job.id} has no log yet (logs are kept for jobs run by a worker)")
+    print(tail(job.log_path, args.lines) or no_log_reason(job))
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import re
 from pathlib import Path
 
@@ -290,6 +292,31 @@ def test_delete_a_stopped_job_from_the_list(store):
     at = run_page("experiments")
     at.selectbox(key="job_pick").set_value(used.id).run()
     assert any(f"Its model is used: job {student.id} learned from it." in w.value for w in at.warning)
+
+
+def test_a_job_without_a_log_says_why(store, tmp_path):
+    """The job list's log pane, and `ferlab jobs log`, say why a job shows no log rather than
+    "(no log yet)" for a run that finished long ago in a shell."""
+    from ferlab.store.entities import foreground_owner
+    from tests.helpers import ferlab
+
+    shell = store.create_job("ensemble", {"data": "demo", "members": []}, status="completed",
+                             worker=foreground_owner("vm", 4242))
+    queued = store.create_job("train", {"data": "demo", "epochs": 1})
+    gone = store.create_job("train", {"data": "demo", "epochs": 1}, status="completed", worker="w1")
+    store.set_job_log(gone.id, str(tmp_path / "moved" / "log.txt"))
+    at = run_page("experiments")
+    said = {}
+    for job in (shell, queued, gone):
+        at.selectbox(key="job_pick").set_value(job.id).run()
+        assert not at.exception
+        said[job.id] = " ".join(c.value for c in at.caption)
+        assert "(no log yet)" not in [c.value for c in at.code]
+    assert f"Job {shell.id} ran in the foreground" in said[shell.id] and "went to that shell" in said[shell.id]
+    assert f"Job {queued.id} has no log yet: it waits for a worker" in said[queued.id]
+    assert f"moved{os.sep}log.txt is gone" in said[gone.id]
+    r = ferlab("jobs", "log", str(shell.id))
+    assert r.returncode == 0 and f"job {shell.id} ran in the foreground" in r.stdout, r.stderr
 
 
 def test_compare_one_click_views_and_reference_lines(store):

@@ -156,9 +156,25 @@ def ensure_worker(store: Store) -> int | None:
 
 
 def tail(path: str | Path | None, lines: int = 40) -> str:
+    """The last `lines` lines of a log ("" where there is none: see no_log_reason)."""
     if not path or not Path(path).exists():
         return ""
     with open(path, "rb") as fh:
         fh.seek(0, os.SEEK_END)
         fh.seek(max(0, fh.tell() - 64 * 1024))
         return "\n".join(fh.read().decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def no_log_reason(job) -> str:
+    """Why a job shows no log: a worker keeps one per job it runs; a command run in a shell
+    without --background writes to that shell."""
+    if job.origin == "reference":
+        return f"job {job.id} is a shipped reference run: a record of a run made elsewhere, with no log here"
+    if job.log_path:
+        return f"job {job.id}'s log {job.log_path} is gone (moved or deleted)"
+    if parse_foreground_owner(job.worker):
+        return (f"job {job.id} ran in the foreground (a `ferlab` command in a shell, without --background): "
+                "its output went to that shell, and no log is kept")
+    if job.status == "queued":
+        return f"job {job.id} has no log yet: it waits for a worker"
+    return f"job {job.id} has no log (logs are kept for jobs a worker runs)"

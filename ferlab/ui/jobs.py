@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ferlab.runner import delete_job, dependents, ensure_worker, live_worker, tail
+from ferlab.runner import delete_job, dependents, ensure_worker, live_worker, no_log_reason, tail
 from ferlab.runner.jobs import command_line
 from ferlab.store import Store
 from ferlab.ui.common import friendly_errors
@@ -68,4 +68,8 @@ def job_list(store: Store, limit: int = 50) -> None:
     if job.error and job.status == "failed":
         st.error(job.error.strip().splitlines()[-1])
     log = tail(job.log_path, 25)
-    st.code(log or "(no log yet)", language="text")
+    if log:
+        st.code(log, language="text")
+    else:
+        reason = no_log_reason(job)
+        st.caption(reason[0].upper() + reason[1:] + ".")
