@@ -294,6 +294,14 @@ def test_delete_a_stopped_job_from_the_list(store):
     assert any(f"Its model is used: job {student.id} learned from it." in w.value for w in at.warning)
 
 
+def test_class_counts_draw_train_val_test_in_that_order(store):
+    from ferlab.data import ensure_demo
+    from ferlab.ui.tables import class_counts_chart
+
+    chart = class_counts_chart(ensure_demo(store)).to_dict()
+    assert chart["encoding"]["color"]["sort"] == chart["encoding"]["xOffset"]["sort"] == ["train", "val", "test"]
+
+
 def test_a_job_without_a_log_says_why(store, tmp_path):
     """The job list's log pane, and `ferlab jobs log`, say why a job shows no log rather than
     "(no log yet)" for a run that finished long ago in a shell."""

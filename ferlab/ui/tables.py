@@ -27,9 +27,10 @@ def datasets_frame(datasets: list[DatasetInfo]) -> pd.DataFrame:
 def class_counts_chart(info: DatasetInfo) -> alt.Chart:
     rows = [{"split": split, "class": CLASSES[i], "images": n}
             for split, counts in info.counts.items() for i, n in enumerate(counts)]
+    order = [x for x in ("train", "val", "test") if x in info.counts] + sorted(set(info.counts) - {"train", "val", "test"})
     return alt.Chart(pd.DataFrame(rows)).mark_bar().encode(
-        x=alt.X("class:N", sort=list(CLASSES)), y="images:Q", color="split:N", xOffset="split:N",
-        tooltip=["split", "class", "images"])
+        x=alt.X("class:N", sort=list(CLASSES)), y="images:Q", color=alt.Color("split:N", sort=order),
+        xOffset=alt.XOffset("split:N", sort=order), tooltip=["split", "class", "images"])
 
 
 def describe(job) -> str:
