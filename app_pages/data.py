@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ferlab.data import ensure_demo
+from ferlab.data import DEMO_NAME, delete_dataset, ensure_demo
 from ferlab.data.catalog import sample_faces, save_upload
 from ferlab.labels import CLASSES
 from ferlab.runner.jobs import ImportSpec
@@ -26,8 +26,17 @@ with st.expander("Import FER2013", expanded=not any(not d.synthetic for d in dat
             submit_job(s, "import", ImportSpec(str(source), name.strip() or None))
             st.caption("The import runs as a job; follow it on **Experiments**, then reload this page.")
 
-name = st.selectbox("Data set", [d.name for d in datasets])
+pick, rubbish = st.columns([4, 1], vertical_alignment="bottom")
+name = pick.selectbox("Data set", [d.name for d in datasets])
 info = next(d for d in datasets if d.name == name)
+builtin = name == DEMO_NAME
+with rubbish.popover("Delete", disabled=builtin, help="The built-in demo set stays." if builtin else None):
+    st.write(f"Remove {name!r} and its cache? Runs trained on it keep their records; import it again to use it.")
+    if st.button(f"Delete {name}", key="delete_data", type="primary"):
+        with friendly_errors("Deleting"):
+            delete_dataset(s, name)
+            st.toast(f"Data set {name!r} deleted.")
+            st.rerun()
 if info.synthetic:
     st.caption("SYNTHETIC demo set: drawn faces for trying the tool; its results say nothing about FER2013.")
 st.altair_chart(class_counts_chart(info), width="stretch")

@@ -95,6 +95,17 @@ def cmd_data_show(args) -> int:
     return 0
 
 
+def cmd_data_delete(args) -> int:
+    from ferlab.data import delete_dataset
+
+    info, used = delete_dataset(_store(), args.name)
+    print(f"deleted data set {info.name!r} ({info.source}) and its cache file")
+    if used:
+        print(f"the {len(used)} run(s) trained or evaluated on it keep their records (jobs "
+              f"{', '.join(map(str, used))}); import the same faces again to see them on the Leaderboard")
+    return 0
+
+
 # --- db ------------------------------------------------------------------------------------------
 
 def cmd_db_upgrade(args) -> int:
@@ -686,7 +697,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 f"on FER2013 ({', '.join(CLASSES)}).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    data = sub.add_parser("data", help="import, list and show data sets")
+    data = sub.add_parser("data", help="import, list, show and delete data sets")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     imp = dsub.add_parser("import", help="read, validate and cache a FER2013 source (csv, folders, zip)")
     imp.add_argument("path", help="fer2013.csv, a folder with train/ and val/ or test/, or a .zip")
@@ -700,6 +711,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = dsub.add_parser("show", help="splits and per-class counts of one data set")
     show.add_argument("name")
     show.set_defaults(fn=cmd_data_show)
+    rm = dsub.add_parser("delete", help="remove an imported data set and its cache (runs keep their records)")
+    rm.add_argument("name")
+    rm.set_defaults(fn=cmd_data_delete)
 
     db = sub.add_parser("db", help="the store's schema")
     dbsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

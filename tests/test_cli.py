@@ -40,6 +40,12 @@ def test_data_import_list_show(home, tmp_path, rng):
     assert lines["happy"] == ["3", "1", "1"]  # train (after val), val, test
     assert "bad.jpg" in shown.stdout
 
+    gone = ferlab("data", "delete", "k", cwd=tmp_path)
+    assert gone.returncode == 0 and "deleted data set 'k'" in gone.stdout, gone.stderr
+    assert "k " not in ferlab("data", "list", cwd=tmp_path).stdout
+    demo = ferlab("data", "delete", "demo", cwd=tmp_path)
+    assert demo.returncode == 2 and "built-in synthetic demo set" in demo.stderr and "Traceback" not in demo.stderr
+
 
 def test_csv_import_reports_bad_lines(home, tmp_path, rng):
     rows = [(c, rng.integers(0, 256, (48, 48), dtype="uint8"), u) for c in range(7) for u in ("Training", "PublicTest")]

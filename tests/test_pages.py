@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -647,6 +647,24 @@ def test_data_page_lists_the_demo_set_and_rejects_an_empty_path(store):
     next(b for b in at.button if b.label == "Import").click().run()
     assert "does not exist on the server" in at.error[0].value
     assert store.list_jobs() == []
+
+
+def test_a_data_set_is_deleted_from_the_data_page_unless_a_job_uses_it(store, tmp_path):
+    from ferlab.data import import_dataset
+    from tests.helpers import make_folder_layout
+
+    make_folder_layout(tmp_path / "src", {"train": 2, "val": 1}, rng=np.random.default_rng(1))
+    import_dataset(store, tmp_path / "src", "mine")
+    job = store.create_job("train", {"data": "mine", "epochs": 1}, status="running")
+    at = run_page("data")
+    at.selectbox[0].set_value("mine").run()
+    at.button(key="delete_data").click().run()
+    assert not at.exception and f"job {job.id} (running) uses 'mine'" in at.error[0].value
+    assert store.find_dataset(name="mine") is not None
+    store.set_job_status(job.id, "completed")
+    at.button(key="delete_data").click().run()
+    assert not at.exception and not at.error
+    assert store.find_dataset(name="mine") is None and at.selectbox[0].options == ["demo"]
 
 
 def test_old_schema_shows_the_upgrade_command(home, db_url, monkeypatch):

@@ -69,7 +69,12 @@ def import_dataset(store: Store, path: str | Path, name: str | None = None, *,
     name = name or _default_name(path)
     if name == DEMO_NAME:
         raise DataError(f"the name {DEMO_NAME!r} is reserved for the synthetic demo set; pick another with --name")
-    if store.find_dataset(name=name) is not None:
+    taken = store.find_dataset(name=name)
+    if taken is not None:
+        if taken.source == str(path.resolve()):     # its files changed, or an older ferlab read them otherwise
+            raise DataError(f"{path} was imported as {name!r} before, but what it holds now is not what was "
+                            f"imported then; `ferlab data delete {name}` and import it again, or import it beside "
+                            "the old one under another name with --name")
         raise DataError(f"a different data set is already imported as {name!r}; "
                         "pick another name with --name")
     dataset = read_source(path, val_fraction=val_fraction, seed=seed, progress=progress)
@@ -101,6 +106,27 @@ def ensure_demo(store: Store) -> DatasetInfo:
     if info is not None:
         store.delete_dataset(DEMO_NAME)
     return register(store, demo_dataset(), DEMO_NAME, hashlib.sha256(DEMO_SOURCE.encode()).hexdigest())
+
+
+def delete_dataset(store: Store, name: str) -> tuple[DatasetInfo, list[int]]:
+    """Remove an imported data set: its entry and its cache file. Runs trained on it keep every
+    record (their figures; their faces show again once the same faces are imported). Refused while a
+    queued or running job uses it, and for the built-in demo set. Returns the data set and the
+    finished jobs that used it."""
+    if name == DEMO_NAME:
+        raise DataError(f"{DEMO_NAME!r} is the built-in synthetic demo set; it is not removed")
+    info = store.get_dataset(name)
+    users = [j for j in store.list_jobs() if j.spec.get("data") == name and j.kind != "import"]
+    busy = [j for j in users if j.status in ("queued", "running")]
+    if busy:
+        listed = ", ".join(f"job {j.id} ({j.status})" for j in busy)
+        raise DataError(f"{listed} uses {name!r}; cancel it (`ferlab jobs cancel N`) or let it finish, then delete "
+                        "the data set")
+    store.delete_dataset(name)
+    cache = Path(info.cache_path)
+    if cache.parent == config.cache_dir():          # only the file an import wrote
+        cache.unlink(missing_ok=True)
+    return info, sorted(j.id for j in users)
 
 
 def load_dataset(store: Store, name_or_path: str, warn: Callable[[str], object] | None = None) -> Dataset:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ferlab.data import DataError, demo_dataset, ensure_demo, import_dataset, load_dataset, read_source
+from ferlab.data import DataError, delete_dataset, demo_dataset, ensure_demo, import_dataset, load_dataset, read_source
 from ferlab.store import NotFound
 from tests.helpers import make_folder_layout
 
@@ -54,13 +55,40 @@ def test_one_split_handed_over_under_two_split_names_is_two_data_sets(store, tmp
     assert not again.created and again.dataset.id == held_out.dataset.id
 
 
-def test_a_changed_source_under_a_taken_name_is_refused(store, tmp_path, rng):
+def test_a_changed_source_under_a_taken_name_is_refused_until_the_old_one_is_deleted(store, tmp_path, rng):
+    src, other = tmp_path / "src", tmp_path / "other"
+    make_folder_layout(src, {"train": 3, "val": 1}, rng=rng)
+    make_folder_layout(other, {"train": 2, "val": 1}, rng=rng)
+    old = import_dataset(store, src, "fer").dataset
+    with pytest.raises(DataError, match="a different data set is already imported as 'fer'"):
+        import_dataset(store, other, "fer")
+    (src / "train" / "happy" / "train_happy_0.png").unlink()    # the same path, other contents
+    with pytest.raises(DataError, match=r"was imported as 'fer' before.*`ferlab data delete fer`"):
+        import_dataset(store, src, "fer")
+    deleted, used = delete_dataset(store, "fer")
+    assert deleted.id == old.id and used == [] and not Path(old.cache_path).exists()
+    again = import_dataset(store, src, "fer")
+    assert again.created and again.dataset.counts["train"][3] == 2
+
+
+def test_delete_keeps_runs_refuses_busy_ones_and_the_demo_set(store, tmp_path, rng):
     src = tmp_path / "src"
     make_folder_layout(src, {"train": 3, "val": 1}, rng=rng)
-    import_dataset(store, src, "fer")
-    (src / "train" / "happy" / "train_happy_0.png").unlink()
-    with pytest.raises(DataError, match="already imported as 'fer'"):
-        import_dataset(store, src, "fer")
+    info = import_dataset(store, src, "fer").dataset
+    done = store.create_job("train", {"data": "fer", "epochs": 1}, status="completed")
+    busy = store.create_job("train", {"data": "fer", "epochs": 1}, status="running")
+    store.create_job("train", {"data": "demo", "epochs": 1})                      # another data set's
+    with pytest.raises(DataError, match=rf"job {busy.id} \(running\) uses 'fer'; cancel it"):
+        delete_dataset(store, "fer")
+    assert store.get_dataset("fer").id == info.id and Path(info.cache_path).exists()   # nothing removed
+    store.set_job_status(busy.id, "cancelled")
+    assert delete_dataset(store, "fer")[1] == [done.id, busy.id]
+    assert store.find_dataset(name="fer") is None and store.get_job(done.id).status == "completed"
+    with pytest.raises(NotFound, match="no data set named 'fer'"):
+        delete_dataset(store, "fer")
+    ensure_demo(store)
+    with pytest.raises(DataError, match="built-in synthetic demo set"):
+        delete_dataset(store, "demo")
 
 
 def test_fatal_import_leaves_no_cache_and_no_row(store, home, tmp_path):
