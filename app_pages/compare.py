@@ -26,7 +26,10 @@ if len(picked) > 1:
     differ = spec_differences([specs[j] for j in picked])
     st.caption("These runs differ in " + (", ".join(f"**{k}** ({' / '.join(map(str, v))})" for k, v in differ)
                                           if differ else "nothing: the same spec") + ".")
-refs = st.toggle("Show the paper's reported accuracies", value=True)
+synthetic = {d.name for d in s.list_datasets() if d.synthetic} | {"demo"}
+on_fer2013 = not picked or any(x.job.spec.get("data") not in synthetic for x in runs if x.job.id in picked)
+refs = st.toggle("Show the paper's reported accuracies", value=on_fer2013,   # off for synthetic-only curves
+                 help="Sarmah et al.'s FER2013 test accuracies; nothing to set beside runs on the synthetic demo set.")
 equal = st.toggle("Equal epochs only (cut every run at the shortest one's last epoch)", key="compare_equal")
 
 

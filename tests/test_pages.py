@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -334,6 +335,16 @@ def test_compare_one_click_views_and_reference_lines(store):
     next(b for b in at.button if b.label == "5-conv vs 8-conv").click().run()
     assert sorted(at.multiselect[0].value) == sorted(ids)
     assert len(at.get("vega_lite_chart")) == 2
+    # runs on the synthetic demo set only: the paper's FER2013 figures are not drawn beside them
+    papers = at.toggle[0]
+    assert papers.label.startswith("Show the paper's") and papers.value is False
+    assert "layer" not in json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    real = store.create_job("train", {"data": "fer2013", "model": {"architecture": "8conv"}, "epochs": 2},
+                            status="completed")
+    store.record_epoch(store.start_trial(real.id, 1, {}).id, 1, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.5)
+    at = run_page("compare")
+    at.multiselect[0].set_value([real.id, ids[0]]).run()
+    assert at.toggle[0].value is True and "layer" in json.loads(at.get("vega_lite_chart")[0].proto.spec)
 
 
 def test_one_click_views_prefer_completed_runs_to_newer_ones_stopped_early(store):
