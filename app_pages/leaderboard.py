@@ -11,12 +11,11 @@ s = store()
 synthetic = {d.name for d in s.list_datasets() if d.synthetic} | {"demo"}
 summaries = s.job_summaries()
 frame = leaderboard_frame(summaries, synthetic)
-left, right = st.columns(2)
-show_lit = left.toggle("Include the literature", value=True)
-sources = right.multiselect("Sources", ["user", "reference", "literature"], default=["user", "reference", "literature"])
+sources = st.multiselect("Sources", ["user", "reference", "literature"], default=["user", "reference", "literature"],
+                         help="user: your runs; reference: the real runs ferlab ships; literature: published results")
 real = frame[~frame["synthetic"]] if not frame.empty else frame
 if not real.empty:
-    real = real[real["source"].isin(sources if show_lit else [x for x in sources if x != "literature"])]
+    real = real[real["source"].isin(sources)]
     real = real.assign(rank=range(1, len(real) + 1))
     st.dataframe(real.drop(columns=["synthetic"]), hide_index=True, width="stretch", column_config=BOARD_COLUMNS)
     st.download_button("Download CSV", real.to_csv(index=False), "ferlab-leaderboard.csv", "text/csv")

@@ -447,6 +447,13 @@ def test_leaderboard_ranks_by_test_accuracy_and_keeps_demo_apart(store):
     demo = at.dataframe[1].value
     assert demo["accuracy"].tolist() == [0.6, 0.5]
     assert any("not reproduced here" in c.value for c in at.caption)
+    mine = store.create_job("train", {"data": "fer2013", "model": {"architecture": "8conv"}}, status="completed")
+    store.add_artifact(store.start_trial(mine.id, 1, {}).id, "/m.keras", dataset="fer2013", split="test",
+                       accuracy=0.55)
+    at = run_page("leaderboard")
+    assert set(at.dataframe[0].value["source"]) == {"user", "literature"}
+    at.multiselect[0].set_value(["user", "reference"]).run()          # the literature left out
+    assert not at.exception and at.dataframe[0].value["model"].str.startswith(f"job {mine.id}:").tolist() == [True]
 
 
 def test_leaderboard_shows_the_stored_per_class_figures_and_confusion_matrices(store):
