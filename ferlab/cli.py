@@ -366,23 +366,22 @@ def _submit(store, kind: str, spec: dict) -> int:
 # --- jobs and workers ------------------------------------------------------------------------------
 
 def cmd_jobs_list(args) -> int:
-    from ferlab.runner.jobs import changed_from_preset
+    from ferlab.runner.jobs import changed_from_preset, seconds_left
     from ferlab.training.spec import EnsembleSpec
 
     store = _store()
-    jobs = store.list_jobs(status=args.status, limit=args.limit)
-    print(f"{'job':>5} {'kind':<9}{'status':<11}{'epochs':>8} {'best val':>9}  {'worker':<28}data / preset")
-    for job in jobs:
-        trials = store.list_trials(job.id)
-        epochs = sum(store.count_epochs(t.id) for t in trials)
-        vals = [t.best_val_accuracy for t in trials if t.best_val_accuracy is not None]
-        best = f"{max(vals):.4f}" if vals else "-"   # an ensemble or import has no epochs
+    print(f"{'job':>5} {'kind':<9}{'status':<11}{'epochs':>8} {'best val':>9} {'left':>6}  {'worker':<28}data / preset")
+    for x in store.job_summaries(status=args.status, limit=args.limit):
+        job = x.job
+        best = f"{x.best_val_accuracy:.4f}" if x.best_val_accuracy is not None else "-"   # an ensemble has no epochs
+        left = seconds_left(x)
+        left = f"{int(left // 3600)}:{round(left % 3600 / 60):02d}" if left else "-"      # h:mm, a running job's
         what = (job.spec.get("preset") or job.spec.get("space", {}).get("architecture")
                 or (EnsembleSpec.label_of(job.spec) if job.kind == "ensemble" else ""))
         if job.kind == "train" and changed_from_preset(job.spec):
             what += " (modified)"
-        print(f"{job.id:>5} {job.kind:<9}{job.status:<11}{epochs:>8} {best:>9}  {(job.worker or '-')[:27]:<28}"
-              f"{job.spec.get('data')} / {what}")
+        print(f"{job.id:>5} {job.kind:<9}{job.status:<11}{x.epochs:>8} {best:>9} {left:>6}  "
+              f"{(job.worker or '-')[:27]:<28}{job.spec.get('data')} / {what}")
     return 0
 
 
@@ -393,7 +392,14 @@ def cmd_jobs_show(args) -> int:
     print(f"worker {job.worker or '-'}, attempts {job.attempts}, created {job.created_at:%Y-%m-%d %H:%M:%S}, "
           f"heartbeat {job.heartbeat_at or '-'}")
     print(f"spec: {json.dumps(job.spec)}")
-    from ferlab.runner.jobs import command_line
+    from ferlab.runner.jobs import command_line, format_duration, planned_epochs, seconds_left
+
+    if job.status == "running":
+        x = next((x for x in store.job_summaries(status="running") if x.job.id == job.id), None)
+        left = seconds_left(x) if x else None
+        if left:
+            print(f"{x.epochs} of {planned_epochs(job)} epochs done, {x.epoch_seconds:.0f} s an epoch: "
+                  f"about {format_duration(left)} left")
 
     command = command_line(job.kind, job.spec)
     if command:

@@ -303,6 +303,31 @@ def test_class_counts_draw_train_val_test_in_that_order(store):
     assert chart["encoding"]["color"]["sort"] == chart["encoding"]["xOffset"]["sort"] == ["train", "val", "test"]
 
 
+def test_a_running_job_says_about_how_long_it_has_left(store):
+    """Pages and the CLI: the epochs still to run at the pace of those run (the first, which also
+    compiles, left out)."""
+    import pandas as pd
+
+    from tests.helpers import ferlab
+
+    job = store.create_job("train", {"data": "fer2013", "epochs": 150, "model": {"architecture": "8conv"},
+                                     "optimizer": "adam"}, status="running")
+    trial = store.start_trial(job.id, 1, {})
+    for epoch, seconds in ((1, 400.0), (2, 190.0), (3, 210.0)):
+        store.record_epoch(trial.id, epoch, loss=1.0, accuracy=0.3, val_loss=1.0, val_accuracy=0.3, seconds=seconds)
+    done = store.create_job("train", {"data": "demo", "epochs": 2}, status="completed")
+    for page in ("experiments", "home"):
+        frame = run_page(page).dataframe[0].value.set_index("job")
+        assert frame.loc[job.id, "time left"] == "8 h 10 min"                 # 147 epochs at 200 s
+        assert page == "home" or pd.isna(frame.loc[done.id, "time left"])
+    listed = ferlab("jobs", "list").stdout.splitlines()
+    assert listed[0].split()[:6] == ["job", "kind", "status", "epochs", "best", "val"] and "left" in listed[0]
+    row = next(line.split() for line in listed if line.split()[0] == str(job.id))
+    assert row[1:6] == ["train", "running", "3", "0.3000", "8:10"]
+    shown = ferlab("jobs", "show", str(job.id)).stdout
+    assert "3 of 150 epochs done, 200 s an epoch: about 8 h 10 min left" in shown
+
+
 def test_a_job_without_a_log_says_why(store, tmp_path):
     """The job list's log pane, and `ferlab jobs log`, say why a job shows no log rather than
     "(no log yet)" for a run that finished long ago in a shell."""

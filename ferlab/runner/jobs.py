@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ferlab import config
 from ferlab.store import Store
-from ferlab.store.entities import JobInfo
+from ferlab.store.entities import JobInfo, JobSummary
 
 KINDS = ("train", "tune", "import", "ensemble")
 
@@ -195,6 +195,33 @@ TRAIN_FLAGS = {"epochs": "--epochs", "seed": "--seed", "batch_size": "--batch-si
                "init_from": "--init-from", "init_member": "--init-member", "distill_from": "--distill-from",
                "distill_weight": "--distill-weight"}
 ALWAYS = ("epochs", "seed")     # written even where the preset's own: a command that says its length and seed
+
+
+def planned_epochs(job: JobInfo) -> int:
+    """The epochs a job means to run, all trials together (0 where it runs none: an ensemble, an import)."""
+    if job.kind == "train":
+        return int(job.spec.get("epochs", 0))
+    if job.kind == "tune":
+        return int(job.spec.get("max_trials", 0)) * int(job.spec.get("epochs_per_trial", 0))
+    return 0
+
+
+def seconds_left(summary: JobSummary) -> float | None:
+    """About how long a running job still needs: its epochs yet to run, at the mean pace of those it
+    ran (each trial's first left out, which also compiles). None where that cannot be said yet."""
+    if summary.job.status != "running" or not summary.epoch_seconds:
+        return None
+    left = planned_epochs(summary.job) - summary.epochs
+    return left * summary.epoch_seconds if left > 0 else None
+
+
+def format_duration(seconds: float) -> str:
+    """'3 h 05 min', '12 min', 'under a minute'."""
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "under a minute"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 def command_line(kind: str, spec: dict) -> str | None:

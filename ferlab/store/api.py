@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ferlab import config
@@ -369,9 +369,12 @@ class Store:
                 return []
             trial_rows = s.execute(select(SqlTrial.job_id, SqlTrial.id, SqlTrial.best_val_accuracy, SqlTrial.params)
                                    .where(SqlTrial.job_id.in_(ids))).all()
-            epochs = dict(s.execute(select(SqlTrial.job_id, func.count(SqlEpoch.id))
-                                    .join(SqlEpoch, SqlEpoch.trial_id == SqlTrial.id)
-                                    .where(SqlTrial.job_id.in_(ids)).group_by(SqlTrial.job_id)).all())
+            pace = func.avg(case((SqlEpoch.epoch > 1, SqlEpoch.seconds)))    # a trial's first epoch also compiles
+            counted = s.execute(select(SqlTrial.job_id, func.count(SqlEpoch.id), pace)
+                                .join(SqlEpoch, SqlEpoch.trial_id == SqlTrial.id)
+                                .where(SqlTrial.job_id.in_(ids)).group_by(SqlTrial.job_id)).all()
+            epochs = {job_id: n for job_id, n, _ in counted}
+            seconds = {job_id: sec for job_id, _, sec in counted}
             # only the flip-TTA figure out of each evaluation's JSON, not its tables (a page rerun reads this)
             tta = SqlArtifact.metrics[("tta", "accuracy")].as_float()
             arts = s.execute(_scored(select(SqlTrial.job_id, SqlArtifact.accuracy, SqlArtifact.split, tta), ids)).all()
@@ -385,7 +388,7 @@ class Store:
                 best.setdefault(job_id, (None, trial_id, params))
         test = _best_scored((job_id, acc, (acc, split, acc_tta)) for job_id, acc, split, acc_tta in arts)
         return [E.JobSummary(j, count.get(j.id, 0), epochs.get(j.id, 0), *best.get(j.id, (None, None, None)),
-                             *test.get(j.id, (None, None, None))) for j in jobs]
+                             *test.get(j.id, (None, None, None)), epoch_seconds=seconds.get(j.id)) for j in jobs]
 
     # --- trials and epochs ---------------------------------------------------------------------
 

@@ -125,3 +125,4 @@ class JobSummary:
     test_accuracy: float | None      # of the job's best saved model
     test_split: str | None
     test_accuracy_tta: float | None = None   # the same model with flip test-time augmentation, where measured
+    epoch_seconds: float | None = None       # mean wall time of its epochs, each trial's first left out (compiling)

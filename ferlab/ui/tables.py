@@ -7,7 +7,7 @@ import pandas as pd
 
 from ferlab.labels import CLASSES
 from ferlab.literature import all_results, reference_lines
-from ferlab.runner.jobs import changed_from_preset
+from ferlab.runner.jobs import changed_from_preset, format_duration, planned_epochs, seconds_left
 from ferlab.store import Store
 from ferlab.store.entities import DatasetInfo, JobSummary
 from ferlab.training.spec import EnsembleSpec
@@ -49,25 +49,18 @@ def describe(job) -> str:
     return f"{name}: {model}, {spec.get('optimizer')}"
 
 
-def planned_epochs(job) -> int:
-    if job.kind == "train":
-        return int(job.spec.get("epochs", 0))
-    if job.kind == "tune":
-        return int(job.spec.get("max_trials", 0)) * int(job.spec.get("epochs_per_trial", 0))
-    return 0
-
-
 def jobs_frame(summaries: list[JobSummary]) -> pd.DataFrame:
     rows = []
     for s in summaries:
         planned = planned_epochs(s.job)
         done = 1.0 if s.job.status == "completed" else (min(1.0, s.epochs / planned) if planned else 0.0)
+        left = seconds_left(s)
         rows.append({"job": s.job.id, "kind": s.job.kind, "status": s.job.status, "what": describe(s.job),
                      "data": s.job.spec.get("data") if s.job.kind != "import" else s.job.spec.get("name"),
-                     "progress": done, "epochs": s.epochs, "best val acc": s.best_val_accuracy,
-                     "test acc": s.test_accuracy, "params": s.params, "origin": s.job.origin,
-                     "created": s.job.created_at})
-    return pd.DataFrame(rows, columns=["job", "kind", "status", "what", "data", "progress", "epochs",
+                     "progress": done, "epochs": s.epochs, "time left": format_duration(left) if left else None,
+                     "best val acc": s.best_val_accuracy, "test acc": s.test_accuracy, "params": s.params,
+                     "origin": s.job.origin, "created": s.job.created_at})
+    return pd.DataFrame(rows, columns=["job", "kind", "status", "what", "data", "progress", "epochs", "time left",
                                        "best val acc", "test acc", "params", "origin", "created"])
 
 

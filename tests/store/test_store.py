@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from ferlab.runner.jobs import format_duration, seconds_left
 from ferlab.store import NotFound, Store
 from ferlab.store.models import SqlEpoch
 
@@ -38,11 +39,26 @@ def _round_trip(store: Store):
     assert done.finished_at is not None and store.list_jobs(status="completed")[0].id == job.id
     for value in (ds, job, t, epochs[0], art):
         assert dataclasses.is_dataclass(value) and type(value).__dataclass_params__.frozen
+    # a running search's pace leaves out each trial's first epoch (it compiles too): what it has left
+    tune = store.create_job("tune", {"max_trials": 3, "epochs_per_trial": 3}, status="running")
+    for number, seconds in ((1, (50.0, 10.0, 20.0)), (2, (60.0, 30.0))):
+        tid = store.start_trial(tune.id, number, {}).id
+        for epoch, sec in enumerate(seconds, 1):
+            store.record_epoch(tid, epoch, loss=1.0, accuracy=0.3, val_loss=1.0, val_accuracy=0.3, seconds=sec)
+    [x] = store.job_summaries(status="running")
+    assert x.epochs == 5 and x.epoch_seconds == pytest.approx(20.0)
+    assert seconds_left(x) == pytest.approx(4 * 20.0)            # 9 planned, 5 run
+    assert seconds_left(store.job_summaries(status="completed")[0]) is None
     return trial
 
 
 def test_round_trip_sqlite(store):
     _round_trip(store)
+
+
+def test_durations_read_as_hours_and_minutes():
+    assert [format_duration(s) for s in (20, 90, 719, 3600, 7530)] == \
+        ["under a minute", "2 min", "12 min", "1 h 00 min", "2 h 06 min"]
 
 
 @pytest.mark.postgres
