@@ -351,6 +351,8 @@ def test_a_job_without_a_log_says_why(store, tmp_path):
     assert f"moved{os.sep}log.txt is gone" in said[gone.id]
     r = ferlab("jobs", "log", str(shell.id))
     assert r.returncode == 0 and f"job {shell.id} ran in the foreground" in r.stdout, r.stderr
+    live = store.create_job("train", {"data": "demo", "epochs": 1}, status="running", worker=foreground_owner("vm", 7))
+    assert ferlab("jobs", "log", str(live.id)).stdout.startswith(f"job {live.id} runs in the foreground")
 
 
 def test_compare_one_click_views_and_reference_lines(store):

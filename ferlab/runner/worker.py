@@ -173,8 +173,9 @@ def no_log_reason(job) -> str:
     if job.log_path:
         return f"job {job.id}'s log {job.log_path} is gone (moved or deleted)"
     if parse_foreground_owner(job.worker):
-        return (f"job {job.id} ran in the foreground (a `ferlab` command in a shell, without --background): "
-                "its output went to that shell, and no log is kept")
+        runs, went = ("runs", "goes") if job.status == "running" else ("ran", "went")
+        return (f"job {job.id} {runs} in the foreground (a `ferlab` command in a shell, without --background): "
+                f"its output {went} to that shell, and no log is kept")
     if job.status == "queued":
         return f"job {job.id} has no log yet: it waits for a worker"
     return f"job {job.id} has no log (logs are kept for jobs a worker runs)"
