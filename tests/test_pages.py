@@ -661,10 +661,26 @@ def test_a_confusion_matrix_shades_each_cell_by_its_share_of_the_true_class():
     assert frame[frame["true"] == "fear"]["share"].sum() == 0      # no faces of the class: no shade, no error
 
 
-def test_trials_page_sorts_by_val_accuracy(store):
-    seed_runs(store)
+def test_trials_page_sorts_a_finished_search_by_val_accuracy_and_keeps_a_running_one_in_trial_order(store):
+    import pyarrow as pa
+
+    _, tune = seed_runs(store)
+    at = run_page("trials")                 # the search still runs: rows stay put as trials come in
+    assert at.dataframe[0].value["trial"].tolist() == [1, 2]
+    assert any("refresh every 10 s" in c.value for c in at.caption)
+    for number, val in ((3, 0.05), (4, 0.9)):       # two more trials: the worst so far, then the best
+        t = store.start_trial(tune, number, {"filters_1": 32, "conv_dropout": 0.3, "batch_size": 32})
+        store.record_epoch(t.id, 1, loss=1.0, accuracy=val, val_loss=1.0, val_accuracy=val)
+    at.run()
+    assert not at.exception and at.dataframe[0].value["trial"].tolist() == [1, 2, 3, 4]
+    assert at.subheader[-1].value == "Curves of the top trials"
+    [data] = at.get("vega_lite_chart")[-1].proto.datasets
+    drawn = set(pa.ipc.open_stream(data.data.data).read_all().to_pandas()["run"])
+    assert drawn == {"trial 1", "trial 2", "trial 4"}       # the best three by val accuracy, not the first rows
+    store.set_job_status(tune, "completed")
     at = run_page("trials")
-    assert at.dataframe[0].value["trial"].tolist() == [2, 1]
+    assert at.dataframe[0].value["trial"].tolist() == [4, 2, 1, 3]
+    assert not any("refresh" in c.value for c in at.caption)
     # batch size was not searched: no axis for it, a caption instead
     assert any(c.value == "The same in every trial: batch_size 32." for c in at.caption)
 
