@@ -31,6 +31,8 @@ on_fer2013 = not picked or any(x.job.spec.get("data") not in synthetic for x in 
 refs = st.toggle("Show the paper's reported accuracies", value=on_fer2013,   # off for synthetic-only curves
                  help="Sarmah et al.'s FER2013 test accuracies; nothing to set beside runs on the synthetic demo set.")
 equal = st.toggle("Equal epochs only (cut every run at the shortest one's last epoch)", key="compare_equal")
+x = st.radio("Against", ["epoch", "hours"], horizontal=True, format_func={"epoch": "epochs",
+             "hours": "hours of epochs (the time each run's epochs took, on its own machine)"}.get)
 
 
 @st.fragment(run_every=10)
@@ -42,8 +44,10 @@ def charts():
         st.caption("Pick one or more runs.")
         return
     left, right = st.columns(2)
-    left.altair_chart(curves_chart(frame, "accuracy", references=refs), width="stretch")
-    right.altair_chart(curves_chart(frame, "loss"), width="stretch")
+    left.altair_chart(curves_chart(frame, "accuracy", references=refs, x=x), width="stretch")
+    right.altair_chart(curves_chart(frame, "loss", x=x), width="stretch")
+    if x == "hours" and frame["hours"].isna().any():
+        st.caption("Epochs whose time was not recorded, and those after them, are left out of this view.")
 
 
 charts()

@@ -849,6 +849,35 @@ def test_a_run_that_changed_its_presets_recipe_is_not_named_as_the_preset_alone(
     assert describe(job({**own, "preset": None})) == "custom: 8conv, sgd"
 
 
+def test_curves_against_hours_of_epochs(store):
+    """bf16 against float32 is a question of time: Compare draws curves against the hours each run's
+    epochs took, and leaves out what was not timed rather than drawing it at a wrong time."""
+    import pyarrow as pa
+
+    from ferlab.ui.tables import curves_chart, curves_frame, job_trial_labels
+
+    runs = []
+    for seconds in ((1800.0, 1800.0, 1800.0), (900.0, None, 900.0)):
+        job = store.create_job("train", {"data": "fer2013", "epochs": 3}, status="completed")
+        trial = store.start_trial(job.id, 1, {})
+        for epoch, sec in enumerate(seconds, 1):
+            store.record_epoch(trial.id, epoch, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.4, seconds=sec)
+        runs.append(job.id)
+    frame = curves_frame(store, job_trial_labels(store, runs))
+    hours = frame[frame["metric"] == "val accuracy"].set_index(["run", "epoch"])["hours"]
+    assert hours[(f"job {runs[0]}", 3)] == pytest.approx(1.5) and hours[(f"job {runs[1]}", 1)] == pytest.approx(0.25)
+    assert hours[[(f"job {runs[1]}", 2), (f"job {runs[1]}", 3)]].isna().all()    # not timed from epoch 2 on
+    spec = curves_chart(frame, "accuracy", references=True, x="hours").to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["field"] == "hours"
+    at = run_page("compare")
+    at.multiselect[0].set_value(runs).run()
+    at.radio[0].set_value("hours").run()
+    assert not at.exception and any("not recorded" in c.value for c in at.caption)
+    [data] = at.get("vega_lite_chart")[1].proto.datasets          # the loss chart: no reference layer
+    drawn = pa.ipc.open_stream(data.data.data).read_all().to_pandas()
+    assert sorted(drawn["hours"].round(2).unique()) == [0.25, 0.5, 1.0, 1.5]
+
+
 def test_equal_epochs_cuts_every_run_at_the_shortest(store):
     import pandas as pd
 

@@ -103,13 +103,21 @@ def parallel_coordinates_chart(frame: pd.DataFrame, dims: list[str]) -> alt.Char
 
 
 def curves_frame(store: Store, trial_labels: dict[int, str]) -> pd.DataFrame:
-    rows = []
-    for e in store.epochs(trial_labels):
+    """One row per run, epoch and metric; "hours": the run's hours of epochs by the end of that
+    epoch (the time its epochs took, whatever the pauses between sessions; none from an epoch
+    whose time was not recorded on)."""
+    rows, spent, untimed = [], {}, set()
+    for e in sorted(store.epochs(trial_labels), key=lambda e: (e.trial_id, e.epoch)):
+        if e.seconds is None:
+            untimed.add(e.trial_id)
+        spent[e.trial_id] = spent.get(e.trial_id, 0.0) + (e.seconds or 0.0)
+        hours = None if e.trial_id in untimed else spent[e.trial_id] / 3600
         for metric, value in (("train accuracy", e.accuracy), ("val accuracy", e.val_accuracy),
                               ("train loss", e.loss), ("val loss", e.val_loss)):
             if value is not None:
-                rows.append({"run": trial_labels[e.trial_id], "epoch": e.epoch, "metric": metric, "value": value})
-    return pd.DataFrame(rows, columns=["run", "epoch", "metric", "value"])
+                rows.append({"run": trial_labels[e.trial_id], "epoch": e.epoch, "hours": hours, "metric": metric,
+                             "value": value})
+    return pd.DataFrame(rows, columns=["run", "epoch", "hours", "metric", "value"])
 
 
 def common_epochs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -129,18 +137,24 @@ def job_trial_labels(store: Store, job_ids: list[int]) -> dict[int, str]:
     return labels
 
 
-def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool = False) -> alt.LayerChart | alt.Chart:
+def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool = False,
+                 x: str = "epoch") -> alt.LayerChart | alt.Chart:
+    """Train and val curves of `kind` per run, against epochs or (x="hours") hours of epochs."""
     data = frame[frame["metric"].str.endswith(kind)]
+    if x == "hours":
+        data = data.dropna(subset=["hours"])
+        x_axis = alt.X("hours:Q", title="hours of epochs")
+    else:
+        x_axis = alt.X("epoch:Q", axis=alt.Axis(format="d", tickMinStep=1))    # epochs are whole: no tick at 1.5
     # points mark the epochs of short runs; on long ones they would hide which line is dashed
     points = alt.OverlayMarkDef(size=12) if data.empty or data["epoch"].max() <= 30 else False
     lines = alt.Chart(data).mark_line(point=points).encode(
-        x=alt.X("epoch:Q", axis=alt.Axis(format="d", tickMinStep=1)),    # epochs are whole: no tick at 1.5
-        y=alt.Y("value:Q", title=kind, scale=alt.Scale(zero=False)), color="run:N",
+        x=x_axis, y=alt.Y("value:Q", title=kind, scale=alt.Scale(zero=False)), color="run:N",
         # the legend draws each metric's line, not the points' dot, so that it shows which one is dashed
         strokeDash=alt.StrokeDash("metric:N", sort=["val " + kind, "train " + kind],
                                   legend=alt.Legend(symbolType="stroke", symbolStrokeColor="black", symbolStrokeWidth=2,
                                                     symbolFillColor="transparent", symbolSize=300)),
-        tooltip=["run", "epoch", "metric", alt.Tooltip("value:Q", format=".4f")])
+        tooltip=["run", "epoch", alt.Tooltip("hours:Q", format=".2f"), "metric", alt.Tooltip("value:Q", format=".4f")])
     if not (references and kind == "accuracy"):
         return lines
     # The paper's figures lie within 6 points of each other: labels on the lines would overprint, so
