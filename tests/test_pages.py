@@ -711,6 +711,8 @@ def test_data_page_lists_the_demo_set_and_rejects_an_empty_path(store):
 
 
 def test_a_data_set_is_deleted_from_the_data_page_unless_a_job_uses_it(store, tmp_path):
+    import streamlit as st
+
     from ferlab.data import import_dataset
     from tests.helpers import make_folder_layout
 
@@ -722,6 +724,10 @@ def test_a_data_set_is_deleted_from_the_data_page_unless_a_job_uses_it(store, tm
     at.button(key="delete_data").click().run()
     assert not at.exception and f"job {job.id} (running) uses 'mine'" in at.error[0].value
     assert store.find_dataset(name="mine") is not None
+    Path(store.get_dataset("mine").cache_path).unlink()         # its cache lost: said, with the way back
+    st.cache_data.clear()                                       # (the page keeps the faces it read)
+    at.run()
+    assert not at.exception and "`ferlab data import" in at.error[0].value and "--name mine" in at.error[0].value
     store.set_job_status(job.id, "completed")
     at.button(key="delete_data").click().run()
     assert not at.exception and not at.error

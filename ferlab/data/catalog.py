@@ -129,6 +129,16 @@ def delete_dataset(store: Store, name: str) -> tuple[DatasetInfo, list[int]]:
     return info, sorted(j.id for j in users)
 
 
+def cache_file(info: DatasetInfo) -> Path:
+    """An imported data set's cache file, or what brings it back where it is gone."""
+    path = Path(info.cache_path)
+    if not path.exists():
+        raise DataError(f"the cache of data set {info.name!r} ({path}) is gone; `ferlab data import {info.source} "
+                        f"--name {info.name}` makes it again (or, on the Data page, import {info.source} as "
+                        f"{info.name!r})")
+    return path
+
+
 def load_dataset(store: Store, name_or_path: str, warn: Callable[[str], object] | None = None) -> Dataset:
     """A data set by its imported name (or `demo`), or read directly from a path; `warn` gets a
     line on what such a read skipped (an import said so when it ran)."""
@@ -144,7 +154,7 @@ def load_dataset(store: Store, name_or_path: str, warn: Callable[[str], object] 
                     warn(f"warning: {dataset.skipped_note()}")
                 return dataset
             raise
-    return Dataset(splits=load_splits(Path(info.cache_path)), source=info.source, layout=info.layout,
+    return Dataset(splits=load_splits(cache_file(info)), source=info.source, layout=info.layout,
                    synthetic=info.synthetic, val_from_train=info.val_from_train,
                    val_fraction=info.val_fraction, seed=info.seed)
 
@@ -153,7 +163,7 @@ def sample_faces(info: DatasetInfo, per_class: int = 6, split: str = "train", se
     """A few faces per class from a cached data set (for the Data page's grid)."""
     import numpy as np
 
-    with np.load(info.cache_path) as z:
+    with np.load(cache_file(info)) as z:
         if f"{split}_labels" not in z.files:
             split = next(s for s in ("train", "val", "test") if f"{s}_labels" in z.files)
         labels = z[f"{split}_labels"]
@@ -173,7 +183,7 @@ def read_split(store: Store, name: str, split: str):
     if name != DEMO_NAME and store.find_dataset(name=name) is None and Path(name).expanduser().exists():
         return load_dataset(store, name)[split]
     info = ensure_demo(store) if name == DEMO_NAME else store.get_dataset(name)
-    found = load_splits(Path(info.cache_path), only=(split,))
+    found = load_splits(cache_file(info), only=(split,))
     if split not in found:
         raise DataError(f"data set {name!r} has no {split} split")
     return found[split]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ferlab.data import DataError, delete_dataset, demo_dataset, ensure_demo, import_dataset, load_dataset, read_source
+from ferlab.data.catalog import read_split, sample_faces
 from ferlab.store import NotFound
 from tests.helpers import make_folder_layout
 
@@ -69,6 +70,19 @@ def test_a_changed_source_under_a_taken_name_is_refused_until_the_old_one_is_del
     assert deleted.id == old.id and used == [] and not Path(old.cache_path).exists()
     again = import_dataset(store, src, "fer")
     assert again.created and again.dataset.counts["train"][3] == 2
+
+
+def test_a_lost_cache_names_the_import_that_makes_it_again(store, tmp_path, rng):
+    src = tmp_path / "src"
+    make_folder_layout(src, {"train": 3, "val": 1}, rng=rng)
+    info = import_dataset(store, src, "fer").dataset
+    Path(info.cache_path).unlink()                          # a user cleaned .ferlab/datasets by hand
+    for read in (lambda: load_dataset(store, "fer"), lambda: read_split(store, "fer", "val"),
+                 lambda: sample_faces(info)):
+        with pytest.raises(DataError, match=rf"cache of data set 'fer' .* is gone; `ferlab data import {src} --name fer`"):
+            read()
+    again = import_dataset(store, src, "fer")               # that command, as the message gives it
+    assert again.created and load_dataset(store, "fer").splits["val"].labels.size == 7
 
 
 def test_delete_keeps_runs_refuses_busy_ones_and_the_demo_set(store, tmp_path, rng):
