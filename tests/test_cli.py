@@ -19,6 +19,22 @@ def test_help_lists_the_subcommands(tmp_path):
     assert all(a in data.stdout for a in ("import", "list", "show"))
 
 
+def test_ferlab_processes_take_gpu_memory_as_they_need_it_unless_told_otherwise():
+    """Set on import, before any backend: the app, workers and runs in a shell share one GPU."""
+    import os
+    import subprocess
+    import sys
+
+    show = ("import ferlab, os; print(os.environ['TF_FORCE_GPU_ALLOW_GROWTH'], "
+            "os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'])")
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_FORCE_GPU_ALLOW_GROWTH", "XLA_PYTHON_CLIENT_PREALLOCATE")}
+    ran = subprocess.run([sys.executable, "-c", show], capture_output=True, text=True, env=env, check=True)
+    assert ran.stdout.split() == ["true", "false"]
+    ran = subprocess.run([sys.executable, "-c", show], capture_output=True, text=True, check=True,
+                         env=dict(env, TF_FORCE_GPU_ALLOW_GROWTH="false", XLA_PYTHON_CLIENT_PREALLOCATE="true"))
+    assert ran.stdout.split() == ["false", "true"]                 # the user's own setting wins
+
+
 def test_data_import_list_show(home, tmp_path, rng):
     src = tmp_path / "kaggle"
     make_folder_layout(src, {"train": 4, "test": 1}, rng=rng)
