@@ -1,5 +1,6 @@
 import streamlit as st
 
+from ferlab.data.catalog import synthetic_names
 from ferlab.runner.jobs import spec_differences
 from ferlab.ui.common import store
 from ferlab.ui.compare import first_view, pick_pair
@@ -26,7 +27,7 @@ if len(picked) > 1:
     differ = spec_differences([specs[j] for j in picked])
     st.caption("These runs differ in " + (", ".join(f"**{k}** ({' / '.join(map(str, v))})" for k, v in differ)
                                           if differ else "nothing: the same spec") + ".")
-synthetic = {d.name for d in s.list_datasets() if d.synthetic} | {"demo"}
+synthetic = synthetic_names(s)
 on_fer2013 = not picked or any(x.job.spec.get("data") not in synthetic for x in runs if x.job.id in picked)
 refs = st.toggle("Show the paper's reported accuracies", value=on_fer2013,   # off for synthetic-only curves
                  help="Sarmah et al.'s FER2013 test accuracies; nothing to set beside runs on the synthetic demo set.")

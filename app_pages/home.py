@@ -1,5 +1,6 @@
 import streamlit as st
 
+from ferlab.data.catalog import synthetic_names
 from ferlab.ui.common import store
 from ferlab.ui.jobs import BOARD_COLUMNS, COLUMNS
 from ferlab.ui.tables import jobs_frame, leaderboard_frame
@@ -29,7 +30,7 @@ def running():
 st.subheader("Running now")
 running()
 st.subheader("Best models so far")
-synthetic = {d.name for d in s.list_datasets() if d.synthetic} | {"demo"}
+synthetic = synthetic_names(s)
 board = leaderboard_frame(s.job_summaries(), synthetic, literature=False)
 if board.empty or board["synthetic"].all():
     st.info("No FER2013 run has finished yet: import FER2013 on **Data**, then train on **Experiments**.")

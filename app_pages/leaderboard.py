@@ -1,6 +1,7 @@
 import streamlit as st
 
 from ferlab.literature import MISSING_TABLE2_ROWS, PAPER
+from ferlab.data.catalog import synthetic_names
 from ferlab.ui.common import store
 from ferlab.ui.jobs import BOARD_COLUMNS
 from ferlab.ui.results import class_by_class
@@ -8,7 +9,7 @@ from ferlab.ui.tables import leaderboard_frame
 
 st.title("Leaderboard")
 s = store()
-synthetic = {d.name for d in s.list_datasets() if d.synthetic} | {"demo"}
+synthetic = synthetic_names(s)
 summaries = s.job_summaries()
 frame = leaderboard_frame(summaries, synthetic)
 sources = st.multiselect("Sources", ["user", "reference", "literature"], default=["user", "reference", "literature"],

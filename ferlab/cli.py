@@ -374,8 +374,8 @@ def cmd_jobs_list(args) -> int:
     for x in store.job_summaries(status=args.status, limit=args.limit):
         job = x.job
         best = f"{x.best_val_accuracy:.4f}" if x.best_val_accuracy is not None else "-"   # an ensemble has no epochs
-        left = round(seconds_left(x) / 60) if seconds_left(x) else None
-        left = f"{left // 60}:{left % 60:02d}" if left is not None else "-"            # h:mm, a running job's
+        seconds = seconds_left(x)
+        left = "{}:{:02d}".format(*divmod(round(seconds / 60), 60)) if seconds else "-"     # h:mm, a running job's
         what = (job.spec.get("preset") or job.spec.get("space", {}).get("architecture")
                 or (EnsembleSpec.label_of(job.spec) if job.kind == "ensemble" else ""))
         if job.kind == "train" and changed_from_preset(job.spec):

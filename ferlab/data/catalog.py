@@ -129,6 +129,12 @@ def delete_dataset(store: Store, name: str) -> tuple[DatasetInfo, list[int]]:
     return info, sorted(j.id for j in users)
 
 
+def synthetic_names(store: Store) -> set[str]:
+    """The names of the synthetic data sets (the demo set's, registered or not yet): their runs are
+    never ranked, or drawn beside the paper, with FER2013's."""
+    return {d.name for d in store.list_datasets() if d.synthetic} | {DEMO_NAME}
+
+
 def cache_file(info: DatasetInfo) -> Path:
     """An imported data set's cache file, or what brings it back where it is gone."""
     path = Path(info.cache_path)

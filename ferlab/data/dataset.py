@@ -141,10 +141,8 @@ def save_npz(dataset: Dataset, path: Path) -> None:
 
 
 def load_splits(path: Path, only: tuple[str, ...] = SPLITS) -> dict[str, Split]:
-    """The cached splits (those of `only` alone: an npz reads each array on demand)."""
-    if not path.exists():
-        raise DataError(f"cached data file {path} is missing; import the data set again "
-                        "with `ferlab data import SOURCE`")
+    """The cached splits (those of `only` alone: an npz reads each array on demand); the path comes
+    from catalog.cache_file, which says what to do where the file is gone."""
     with np.load(path) as z:
         return {name: Split(z[f"{name}_images"], z[f"{name}_labels"].astype(np.int64))
                 for name in only if f"{name}_images" in z.files}

@@ -8,6 +8,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ferlab.data.catalog import synthetic_names
 from ferlab.models.config import ENSEMBLE_NAME, MEMBER_PREFIX
 from ferlab.store import Store
 
@@ -27,7 +28,7 @@ def available_models(store: Store | None) -> list[ModelChoice]:
     if SHIPPED.exists():
         out.append(ModelChoice("shipped default (FER2013, see docs/model-card.md)", str(SHIPPED), None, False))
     if store is not None:
-        synthetic = {d.name for d in store.list_datasets() if d.synthetic} | {"demo"}
+        synthetic = synthetic_names(store)
         arts = [a for a in store.list_artifacts() if a.kind == "model" and Path(a.path).exists()
                 and Path(a.path).resolve() != SHIPPED]  # a reference run's copy of the shipped model
         for a in sorted(arts, key=lambda a: -(a.accuracy or 0)):

@@ -160,7 +160,7 @@ def seed(store, path: Path | None = None) -> int:
             job.spec = dict(job.spec, reference_member_keys=keys, member_labels=[_member_label(k, have) for k in keys])
         s.flush()
         _extend_histories(s, grown)
-        _sync_models(s, doc)
+        _sync_evaluations(s, doc)
     return added
 
 
@@ -216,7 +216,7 @@ def _installed(path: str) -> bool:
     return Path(path).resolve().is_relative_to(Path(__file__).resolve().parents[2] / "ferlab" / "assets")
 
 
-def _sync_models(s, doc: dict) -> None:
+def _sync_evaluations(s, doc: dict) -> None:
     """Give each reference run's evaluations the model the shipped file names now: a release that
     replaces ferlab-default.keras moves it to its new run, and a run that no longer ships a model
     (or is no longer shipped) keeps its figures but stops offering a file that is not its own. A file

@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ferlab.data.catalog import synthetic_names
 from ferlab.inference.detect import DEFAULT_DETECTOR, DETECTORS
 from ferlab.inference.draw import annotate, probabilities_frame
 from ferlab.inference.images import ImageError, load_image
@@ -31,7 +32,7 @@ def _predictor(path: str, modified: float, detector: str, tta: bool):
 def checkpoint_choices(store: Store) -> list[ModelChoice]:
     """The best checkpoint so far of each training run that stopped without a model (cancelled or
     failed), best first: a run cut short can still be tried on photos."""
-    synthetic = {d.name for d in store.list_datasets() if d.synthetic} | {"demo"}
+    synthetic = synthetic_names(store)
     found = []
     for job in store.list_jobs():
         checkpoint = best_checkpoint(store, job.id) if job.status in ("cancelled", "failed") else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from ferlab.data.dataset import SPLITS
 from ferlab.labels import CLASSES
 from ferlab.literature import all_results, reference_lines
 from ferlab.runner.jobs import changed_from_preset, format_duration, planned_epochs, seconds_left
@@ -27,7 +28,7 @@ def datasets_frame(datasets: list[DatasetInfo]) -> pd.DataFrame:
 def class_counts_chart(info: DatasetInfo) -> alt.Chart:
     rows = [{"split": split, "class": CLASSES[i], "images": n}
             for split, counts in info.counts.items() for i, n in enumerate(counts)]
-    order = [x for x in ("train", "val", "test") if x in info.counts] + sorted(set(info.counts) - {"train", "val", "test"})
+    order = [x for x in SPLITS if x in info.counts]
     return alt.Chart(pd.DataFrame(rows)).mark_bar().encode(
         x=alt.X("class:N", sort=list(CLASSES)), y="images:Q", color=alt.Color("split:N", sort=order),
         xOffset=alt.XOffset("split:N", sort=order), tooltip=["split", "class", "images"])
