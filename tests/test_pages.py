@@ -349,6 +349,10 @@ def test_a_job_without_a_log_says_why(store, tmp_path):
     assert f"Job {shell.id} ran in the foreground" in said[shell.id] and "went to that shell" in said[shell.id]
     assert f"Job {queued.id} has no log yet: it waits for a worker" in said[queued.id]
     assert f"moved{os.sep}log.txt is gone" in said[gone.id]
+    (tmp_path / "moved").mkdir()
+    (tmp_path / "moved" / "log.txt").write_text("")             # a worker has just opened it
+    at.run()
+    assert any("log.txt is empty so far" in c.value for c in at.caption)
     r = ferlab("jobs", "log", str(shell.id))
     assert r.returncode == 0 and f"job {shell.id} ran in the foreground" in r.stdout, r.stderr
     live = store.create_job("train", {"data": "demo", "epochs": 1}, status="running", worker=foreground_owner("vm", 7))

@@ -171,6 +171,8 @@ def no_log_reason(job) -> str:
     if job.origin == "reference":
         return f"job {job.id} is a shipped reference run: a record of a run made elsewhere, with no log here"
     if job.log_path:
+        if Path(job.log_path).exists():
+            return f"job {job.id}'s log {job.log_path} is empty so far"
         return f"job {job.id}'s log {job.log_path} is gone (moved or deleted)"
     if parse_foreground_owner(job.worker):
         runs, went = ("runs", "goes") if job.status == "running" else ("ran", "went")
