@@ -20,8 +20,9 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 run: $(VENV)/.runtime
 	$(VENV)/bin/streamlit run app.py
 
-# Two test processes (pytest-xdist): 268 tests in 8:27 on this 2-core machine, where one process took
-# 13:32 for 261 (2026-11-28; the suite's subprocess and browser tests wait more than they compute).
+# Two test processes (pytest-xdist): `make test` ran 268 tests in 8:27 on this 2-core machine, where
+# `.venv/bin/pytest tests` (one process) ran 261 in 13:32 (2026-11-28; the suite's subprocess and
+# browser tests wait more than they compute).
 test: $(VENV)/.dev
 	$(PY) -m pytest -n 2
 

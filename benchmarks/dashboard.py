@@ -90,6 +90,21 @@ def time_page(page: str, repeats: int) -> float:
     return statistics.median(times)
 
 
+def time_evaluations(url: str, repeats: int) -> float:
+    """Median time of the query the Leaderboard's class-by-class section makes of every finished run."""
+    from ferlab.store import Store
+
+    store = Store(url)
+    ids = [x.job.id for x in store.job_summaries()]
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        store.evaluations(ids)
+        times.append(time.perf_counter() - t)
+    store.close()
+    return statistics.median(times)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--runs", type=int, default=200)
@@ -114,10 +129,13 @@ def main() -> None:
             os.environ["FERLAB_DB_URL"] = url
             for page in ("compare", "leaderboard"):
                 results[label, page] = time_page(page, args.repeats)
+        evaluations = time_evaluations(url, args.repeats)
     print(f"median rerun of {args.repeats} (AppTest), {args.runs} runs x {args.epochs} epochs vs an empty store:")
     for page in ("compare", "leaderboard"):
         full, empty = results["full", page], results["empty", page]
         print(f"  {page:<12} {full:6.3f} s   (empty store {empty:.3f} s; ratio {full / empty:.2f})")
+    print(f"  of the leaderboard's rerun, Store.evaluations() of all {args.runs} runs (per-class tables and face "
+          f"records): {evaluations:.3f} s, {evaluations / results['full', 'leaderboard']:.0%}")
 
 
 if __name__ == "__main__":
