@@ -1,14 +1,15 @@
 """Which models to add to an ensemble: the accuracy of BASE averaged with every subset of CANDIDATES.
 
     .venv/bin/python scripts/ensemble_subsets.py --base ferlab/assets/ferlab-default.keras \
-        --add A.keras B.keras C.keras [--data fer2013] [--split val]
+        --add A.keras B.keras C.keras [--against OLD.keras ...] [--data fer2013] [--split val]
 
 Each file's models are scored once, on each face and its mirror image (an ensemble file counts as
 its members, as `ferlab ensemble` counts it), computing in float32 as Predict does; every ensemble is
 then an average of those probabilities, so 2^k subsets cost no more than scoring k models. Each line
 gives the accuracy without and with flip test-time augmentation, the gain with flip TTA over the
-first line (the base alone) in points with its paired standard error (from the faces only one of
-the two gets right, as `ferlab evaluate --against` counts them), and 2 bytes a parameter: about
+first line (the base alone), or over the models of `--against` (say, the shipped model, when its
+members are among the candidates), in points with its paired standard error (from the faces only
+one of the two gets right, as `ferlab evaluate --against` counts them), and 2 bytes a parameter: about
 what `ferlab ensemble ... --flip` then `scripts/ship_model.py --weights float16` would write (the
 zipped file comes out a little smaller), against the 25 MB that the shipped model may weigh.
 Picking the best line on the split it is scored on is optimistic: build the one you choose with
@@ -31,13 +32,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def subset_scores(probs: dict[str, np.ndarray], labels: np.ndarray, base: list[str],
-                  candidates: list[str]) -> list[tuple[tuple[str, ...], float, float, float, float]]:
-    """(added candidates, accuracy, accuracy with flip TTA, its gain over the first row with flip TTA,
-    that gain's paired standard error) for base plus each subset of candidates, the smallest subsets
-    first (the first row: base alone, or the first candidate where there is no base). probs[name]:
-    (2, N, classes), the model's probabilities for the faces and for their mirror images; every
-    model weighs the same."""
+                  candidates: list[str], against: list[str] | None = None
+                  ) -> list[tuple[tuple[str, ...], float, float, float, float]]:
+    """(added candidates, accuracy, accuracy with flip TTA, its gain with flip TTA over the models
+    `against` (by default the first row), that gain's paired standard error) for base plus each
+    subset of candidates, the smallest subsets first (the first row: base alone, or the first
+    candidate where there is no base). probs[name]: (2, N, classes), the model's probabilities for
+    the faces and for their mirror images; every model weighs the same."""
     rows, first = [], None
+    if against:
+        first = sum(probs[n][0] + probs[n][1] for n in against).argmax(1) == labels
     for r in range(len(candidates) + 1):
         for added in itertools.combinations(candidates, r):
             names = [*base, *added]
@@ -56,6 +60,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--base", nargs="*", default=[], help="model files every ensemble holds")
     p.add_argument("--add", nargs="+", required=True, help="model files to try adding")
+    p.add_argument("--against", nargs="*", default=[],
+                   help="model files whose average the gain column is measured against (default: the first line)")
     p.add_argument("--data", default="fer2013")
     p.add_argument("--split", default="val")
     args = p.parse_args()
@@ -70,7 +76,7 @@ def main() -> None:
     except KeyError as exc:                # no such split: the data set's own message names those it has
         raise SystemExit(f"error: {exc.args[0]}") from None
     probs, params, names = {}, {}, {}
-    for path in [*args.base, *args.add]:
+    for path in dict.fromkeys([*args.base, *args.add, *args.against]):
         try:
             model = read_model(path, f"cannot score {path}", compute="float32")
         except ValueError as exc:
@@ -86,9 +92,11 @@ def main() -> None:
                   flush=True)
     base = [n for path in args.base for n in names[path]]
     candidates = [n for path in args.add for n in names[path]]
-    print(f"\n{args.data} [{args.split}], {len(split.labels):,} faces; base: {', '.join(base) or '(none)'}")
-    print(f"{'accuracy':>9} {'flip TTA':>9} {'vs first':>16} {'float16 MB':>11}  added")
-    for added, plain, flip, gain, se in subset_scores(probs, split.labels, base, candidates):
+    against = [n for path in args.against for n in names[path]]
+    print(f"\n{args.data} [{args.split}], {len(split.labels):,} faces; base: {', '.join(base) or '(none)'}"
+          + (f"; gains against {', '.join(against)}" if against else ""))
+    print(f"{'accuracy':>9} {'flip TTA':>9} {'vs against' if against else 'vs first':>16} {'float16 MB':>11}  added")
+    for added, plain, flip, gain, se in subset_scores(probs, split.labels, base, candidates, against):
         mb = 2 * sum(params[n] for n in [*base, *added]) / 1e6
         print(f"{plain:9.4f} {flip:9.4f} {100 * gain:+7.2f} +- {100 * se:4.2f} pt {mb:11.1f}  "
               f"{', '.join(added) or '(base alone)'}")

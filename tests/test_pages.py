@@ -414,6 +414,10 @@ def test_the_papers_figures_are_named_in_a_legend_in_their_order_and_long_runs_s
     papers = sorted(reference_lines(), key=lambda r: -r.accuracy)
     assert color["sort"] == [f"{r.accuracy:.2%} {r.model.removeprefix('Sarmah et al.: ')}" for r in papers]
     assert color["sort"][0].startswith("70.58% 5-conv") and len(set(color["scale"]["range"])) == len(papers)
+    assert color["legend"]["orient"] == "bottom"              # under the plot, where it covers no curve
+    loss = curves_chart(frame(150), "loss").to_dict()       # ... and the plot as tall as the loss plot beside it
+    assert spec["height"] == loss["height"] and spec["autosize"] == loss["autosize"] == {"type": "fit-x",
+                                                                                        "contains": "padding"}
     assert lines["mark"]["point"] is False                    # 150 epochs: a dashed train line stays dashed
     short = curves_chart(frame(3), "accuracy").to_dict()
     assert short["mark"]["point"]["size"] == 12

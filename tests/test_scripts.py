@@ -292,6 +292,11 @@ def test_ensemble_subsets_scores_the_base_with_every_subset_of_the_candidates():
     assert rows[1][1:] == (0.5, 0.5, 0.0, 0.5)      # faces 2, 3 gained and 1, 4 lost: no gain, wide error
     assert rows[2][1:] == (0.75, 0.75, 0.25, 0.25)  # face 2 gained, none lost
     assert rows[3][1:] == (0.75, 0.75, 0.25, 0.25)
+    # gains against a named set instead of the first row: here against "a" alone (right on faces 2, 3)
+    against = module.subset_scores(probs, labels, ["base"], ["a", "b"], against=["a"])
+    assert [r[1:3] for r in against] == [r[1:3] for r in rows]
+    assert against[0][3:] == (0.0, 0.5)             # faces 1, 4 gained, 2, 3 lost
+    assert against[2][3:] == (0.25, np.sqrt(3) / 4)  # faces 1, 4 gained, 3 lost
     # the mirror images count with flip TTA alone
     mirror = model([.6, .4], [.6, .4], [.6, .4], [.6, .4], mirrored=[[.6, .4], [.1, .9], [.1, .9], [.6, .4]])
     assert module.subset_scores({"m": mirror}, labels, ["m"], [])[0][1:3] == (0.5, 1.0)

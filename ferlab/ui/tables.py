@@ -138,6 +138,9 @@ def job_trial_labels(store: Store, job_ids: list[int]) -> dict[int, str]:
     return labels
 
 
+CURVES_HEIGHT = 280   # pixels of plot, axes and legends aside
+
+
 def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool = False,
                  x: str = "epoch") -> alt.LayerChart | alt.Chart:
     """Train and val curves of `kind` per run, against epochs or (x="hours") hours of epochs."""
@@ -156,21 +159,25 @@ def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool =
                                   legend=alt.Legend(symbolType="stroke", symbolStrokeColor="black", symbolStrokeWidth=2,
                                                     symbolFillColor="transparent", symbolSize=300)),
         tooltip=["run", "epoch", alt.Tooltip("hours:Q", format=".2f"), "metric", alt.Tooltip("value:Q", format=".4f")])
+    # Every curves chart has the same plot height, whatever sits under it (the paper's legend): side
+    # by side, the accuracy and loss plots line up.
+    size = dict(height=CURVES_HEIGHT, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
     if not (references and kind == "accuracy"):
-        return lines
+        return lines.properties(**size)
     # The paper's figures lie within 6 points of each other: labels on the lines would overprint, so
-    # a legend names them, top to bottom as the lines lie, in greys that no run is drawn in. It sits
-    # in the plot's lower right, which accuracy curves leave empty, so the plot keeps its width.
+    # a legend names them, in the order the lines lie from the top, in greys that no run is drawn in.
+    # It sits under the plot, so the plot keeps its width and no curve runs beneath it (inside the
+    # plot, a short or weak run's curve can lie where the legend is).
     refs = pd.DataFrame([{"paper": f"{r.accuracy:.2%} {r.model.removeprefix('Sarmah et al.: ')}",
                           "accuracy": r.accuracy} for r in sorted(reference_lines(), key=lambda r: -r.accuracy)])
     greys = [f"#{v:02x}{v:02x}{v:02x}" for v in range(0x30, 0xc0, 0x90 // len(refs))][:len(refs)]
     rules = alt.Chart(refs).mark_rule(strokeDash=[4, 3]).encode(
         y="accuracy:Q", tooltip=["paper"],
         color=alt.Color("paper:N", sort=list(refs["paper"]), scale=alt.Scale(range=greys),
-                        legend=alt.Legend(title="Sarmah et al. (test set)", symbolType="stroke", orient="bottom-right",
-                                          fillColor="rgba(255,255,255,0.85)", padding=4, labelLimit=400,
-                                          labelFontSize=10, titleFontSize=10, rowPadding=1)))
-    return alt.layer(lines, rules).resolve_scale(color="independent")
+                        legend=alt.Legend(title="Sarmah et al. (test set)", symbolType="stroke", orient="bottom",
+                                          direction="vertical", labelLimit=400, labelFontSize=10,
+                                          titleFontSize=10, rowPadding=1)))
+    return alt.layer(lines, rules).resolve_scale(color="independent").properties(**size)
 
 
 def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], literature: bool = True) -> pd.DataFrame:
