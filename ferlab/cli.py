@@ -391,6 +391,7 @@ def cmd_jobs_show(args) -> int:
     print(f"job {job.id}: {job.kind}, {job.status}" + (" (cancel requested)" if job.cancel_requested else ""))
     print(f"worker {job.worker or '-'}, attempts {job.attempts}, created {job.created_at:%Y-%m-%d %H:%M:%S}, "
           f"heartbeat {job.heartbeat_at or '-'}")
+    print(f"ran on: {job.ran_on or '(not recorded)' if job.status != 'queued' else '(not started)'}")
     print(f"spec: {json.dumps(job.spec)}")
     from ferlab.runner.jobs import command_line, format_duration, planned_epochs, seconds_left
 
@@ -733,8 +734,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--model", action="append", metavar="JOB:PATH", help="a shipped model file of that job")
     ex.add_argument("--out", default="ferlab/assets/reference_runs.json")
     ex.add_argument("--append", action="store_true", help="keep the runs the file already holds")
-    ex.add_argument("--machine", help="the machine the runs ran on, when the store came from another one "
-                    "(default: this machine)")
+    ex.add_argument("--machine", help="the machine the runs ran on, for runs that did not record it "
+                    "(default: the machine each run recorded, else this machine)")
     ex.set_defaults(fn=cmd_db_export_reference)
 
     tr = sub.add_parser("train", help="train a model from a preset (foreground)")

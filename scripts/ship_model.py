@@ -359,7 +359,7 @@ def _member_body(groups, commands: list[str], machine: str, level: str) -> str:
                          f"{sum(len(es) for _, _, es in stages)} epochs, {hours:.2f} h of epochs"
                          + (f", in {len(stages)} stages" if len(stages) > 1 else "") + ".\n")
         parts += [_stage(n, len(stages), stages[n - 2][0].id if n > 1 else None, j, t, es, command(j),
-                         j.spec.get("reference_machine", machine), level)
+                         j.ran_on or machine, level)
                   for n, (j, t, es) in enumerate(stages, 1)]
     return "\n".join(parts)
 
@@ -412,7 +412,7 @@ Each member alone on the same split:
                 "  (the average of each face and its mirror image)")
     reaches = (f"{plain.accuracy:.2%}\n(its mirror image averaged in)" if mirrored else
                f"{plain.accuracy:.2%}\n({tta.accuracy:.2%} with flip TTA)")
-    on_gpu = sum(len(es) for g in groups for j, _, es in g if _on_gpu(j.spec.get("reference_machine", machine)))
+    on_gpu = sum(len(es) for g in groups for j, _, es in g if _on_gpu(j.ran_on or machine))
     total = sum(len(es) for g in groups for _, _, es in g)
     hardware = ("all on a lent GPU" if on_gpu == total else
                 f"({on_gpu} of them on a lent GPU, the others on 2-core CPUs)" if on_gpu else "on 2-core CPUs")

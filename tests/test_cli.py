@@ -189,6 +189,7 @@ def test_jobs_show_of_a_reference_run_names_its_shipped_model_or_says_none_was_s
     assert main(["jobs", "show", str(shipped)]) == 0
     out = capsys.readouterr().out
     assert f"  model {SHIPPED}: val accuracy 0." in out
+    assert f"\nran on: {store.get_job(shipped).spec['reference_machine']}\n" in out
     # the per-class table and confusion matrix stored with the run, as `ferlab evaluate` prints them
     stored = store.evaluations([shipped])[shipped].metrics["plain"]
     assert f"accuracy {stored['accuracy']:.4f} on {stored['n']:,} images" in out
@@ -334,7 +335,8 @@ def test_jobs_show_and_the_job_list_give_a_users_job_its_command(store, capsys, 
     job = store.create_job("train", preset("paper-5conv-adam", data="demo", epochs=2, optimizer="sgd").to_dict())
     assert main(["jobs", "show", str(job.id)]) == 0
     want = "ferlab train --preset paper-5conv-adam --data demo --epochs 2 --seed 1 --optimizer sgd"
-    assert f"\ncommand: {want}\n" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"\ncommand: {want}\n" in out and "\nran on: (not started)\n" in out
     from streamlit.testing.v1 import AppTest
 
     from tests.test_pages import PAGES
@@ -342,3 +344,10 @@ def test_jobs_show_and_the_job_list_give_a_users_job_its_command(store, capsys, 
     at = AppTest.from_file(str(PAGES / "experiments.py"), default_timeout=60).run()
     assert not at.exception and at.selectbox(key="job_pick").value == job.id
     assert at.code[0].value == want
+    assert not any(c.value.startswith("Ran on") for c in at.caption)
+    store.note_machine(job.id, "a GPU box")                  # once a process has run it, the page says where
+    store.set_job_status(job.id, "failed", error="stopped")
+    at.run()
+    assert "Ran on a GPU box." in [c.value for c in at.caption]
+    assert main(["jobs", "show", str(job.id)]) == 0
+    assert "\nran on: a GPU box\n" in capsys.readouterr().out

@@ -877,6 +877,7 @@ def test_curves_against_hours_of_epochs(store):
         for epoch, sec in enumerate(seconds, 1):
             store.record_epoch(trial.id, epoch, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.4, seconds=sec)
         runs.append(job.id)
+    store.note_machine(runs[0], "a 2-core CPU")
     frame = curves_frame(store, job_trial_labels(store, runs))
     hours = frame[frame["metric"] == "val accuracy"].set_index(["run", "epoch"])["hours"]
     assert hours[(f"job {runs[0]}", 3)] == pytest.approx(1.5) and hours[(f"job {runs[1]}", 1)] == pytest.approx(0.25)
@@ -887,6 +888,8 @@ def test_curves_against_hours_of_epochs(store):
     at.multiselect[0].set_value(runs).run()
     at.radio[0].set_value("hours").run()
     assert not at.exception and any("not recorded" in c.value for c in at.caption)
+    # an hour means little without the machine it was spent on: the page says where each run ran
+    assert f"Where each ran: job {runs[0]}: a 2-core CPU; job {runs[1]}: not recorded." in [c.value for c in at.caption]
     [data] = at.get("vega_lite_chart")[1].proto.datasets          # the loss chart: no reference layer
     drawn = pa.ipc.open_stream(data.data.data).read_all().to_pandas()
     assert sorted(drawn["hours"].round(2).unique()) == [0.25, 0.5, 1.0, 1.5]

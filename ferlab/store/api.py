@@ -25,6 +25,9 @@ class NotFound(StoreError):
     pass
 
 
+MACHINES_JOIN = " | "      # between the machines a job ran on (none of ours holds it)
+
+
 def _dataset(row: SqlDataset) -> E.DatasetInfo:
     return E.DatasetInfo(row.id, row.name, row.source, row.layout, row.fingerprint, row.cache_path,
                          row.synthetic, row.val_from_train, row.val_fraction, row.seed,
@@ -34,7 +37,7 @@ def _dataset(row: SqlDataset) -> E.DatasetInfo:
 def _job(row: SqlJob) -> E.JobInfo:
     return E.JobInfo(row.id, row.experiment_id, row.kind, dict(row.spec), row.status, row.origin,
                      row.worker, row.heartbeat_at, row.cancel_requested, row.attempts, row.error,
-                     row.log_path, row.created_at, row.started_at, row.finished_at)
+                     row.log_path, row.created_at, row.started_at, row.finished_at, row.machine)
 
 
 def _trial(row: SqlTrial) -> E.TrialInfo:
@@ -283,6 +286,17 @@ class Store:
         with self.session() as s:
             row = _one(s, SqlJob, job_id, "job")
             row.status, row.worker, row.finished_at, row.cancel_requested = "running", worker, None, False
+            return _job(row)
+
+    @retry_locked
+    def note_machine(self, job_id: int, machine: str) -> E.JobInfo:
+        """Record that `machine` runs the job: the machines that ran it, in the order they began,
+        joined by " | " (a run resumed elsewhere, a search's distributed workers)."""
+        with self.session() as s:
+            row = _one(s, SqlJob, job_id, "job")
+            machines = row.machine.split(MACHINES_JOIN) if row.machine else []
+            if machine not in machines:
+                row.machine = MACHINES_JOIN.join([*machines, machine])
             return _job(row)
 
     @retry_locked

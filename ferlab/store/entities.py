@@ -59,6 +59,13 @@ class JobInfo:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    machine: str | None = None   # the machine(s) it ran on, as recorded (None: not recorded)
+
+    @property
+    def ran_on(self) -> str | None:
+        """The machine(s) it ran on: recorded by the process that ran it, or for a shipped reference
+        run, the one its record names."""
+        return self.machine or self.spec.get("reference_machine")
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ class SqlJob(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    machine: Mapped[str | None] = mapped_column(Text)   # where it ran; "A | B" when it ran on several
 
 
 class SqlTrial(Base):

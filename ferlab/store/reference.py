@@ -87,7 +87,8 @@ def _member_keys(store, job, owners: dict[str, int]) -> list[str | None] | None:
 def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths: dict[int, str] | None = None,
                 ran_on: str | None = None) -> dict:
     """The reference-run document for `job_ids` (commands: job id -> the command that ran it;
-    ran_on: the machine they ran on, when not this one, e.g. a GPU machine whose runs.db came back)."""
+    ran_on: the machine they ran on, where a run did not record it and it was not this one, e.g. a GPU
+    machine whose runs.db came back from an older ferlab)."""
     runs, makers = [], {**model_jobs(store), **model_jobs(store, kind="ensemble")}
     for job_id in job_ids:
         job = store.get_job(job_id)
@@ -107,7 +108,7 @@ def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths
                      "distill_from_key": _parent_key(store, job, makers, "distill_from"),
                      "member_keys": _member_keys(store, job, makers),
                      "status": job.status, "spec": job.spec, "command": commands.get(job_id, ""),
-                     "machine": ran_on or machine(),
+                     "machine": ran_on or job.ran_on or machine(),
                      "started": f"{job.started_at or job.created_at:%Y-%m-%d %H:%M} UTC",
                      "epoch_seconds_total": round(wall), "trials": trials})
     return {"format": 1, "runs": runs}

@@ -17,7 +17,7 @@ from ferlab.models.saved import load, save
 from ferlab.store import Store
 from ferlab.store.reference import owner_keys
 from ferlab.training.evaluate import EvalResult, evaluate_plain_and_flip, evaluate_with_faces
-from ferlab.training.fit import Log, foreground_worker, run_dir_for
+from ferlab.training.fit import Log, foreground_worker, machine_line, run_dir_for
 from ferlab.training.spec import EnsembleSpec
 
 
@@ -51,6 +51,7 @@ def build_ensemble(store: Store, spec: EnsembleSpec, *, job_id: int | None = Non
     spec.check()
     if job_id is None:
         job_id = store.create_job("ensemble", spec.to_dict(), status="running", worker=foreground_worker()).id
+    store.note_machine(job_id, machine_line())
     trial = None
     try:
         member_keys = owner_keys(store, list(spec.members))    # before any member's file is replaced

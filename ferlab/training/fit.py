@@ -3,6 +3,7 @@ epoch (a killed run resumes where it stopped), then the best model evaluated and
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import socket
 import time
@@ -112,6 +113,19 @@ def foreground_worker() -> str:
     return foreground_owner(socket.gethostname(), os.getpid())
 
 
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+
+
+def machine_line() -> str:
+    """This machine and the Keras that trains here, as a run records it: what its times depend on."""
+    backend = keras.backend.backend()
+    try:
+        version = " " + importlib.metadata.version(backend)
+    except importlib.metadata.PackageNotFoundError:
+        version = ""
+    return f"{config.machine()}; Keras {keras.__version__} on {BACKEND_NAMES.get(backend, backend)}{version}"
+
+
 def run_dir_for(job_id: int) -> Path:
     return config.run_dir(job_id)
 
@@ -139,6 +153,7 @@ def train(store: Store, spec: TrainSpec, *, job_id: int | None = None, log: Log 
     if job_id is None:
         job_id = store.create_job("train", spec.to_dict(), status="running", worker=foreground_worker()).id
     run_dir = claim_run_dir(store, job_id, log)
+    store.note_machine(job_id, machine_line())
     trial = None
     try:
         policy = precision.apply(spec.precision)

@@ -21,7 +21,8 @@ from ferlab.store import Store
 from ferlab.training import augment, precision
 from ferlab.training.callbacks import StoreRecorder
 from ferlab.training.evaluate import EvalResult, as_model_input, evaluate_with_faces
-from ferlab.training.fit import Log, claim_run_dir, foreground_worker, one_hot, run_dir_for, training_splits
+from ferlab.training.fit import (Log, claim_run_dir, foreground_worker, machine_line, one_hot, run_dir_for,
+                                 training_splits)
 from ferlab.training.spec import TuneSpec
 
 _STATUS = {"COMPLETED": "completed", "FAILED": "failed", "INVALID": "failed", "STOPPED": "cancelled"}
@@ -119,6 +120,7 @@ def tune(store: Store, spec: TuneSpec, *, job_id: int | None = None, log: Log = 
     if job_id is None:
         job_id = store.create_job("tune", spec.to_dict(), status="running", worker=foreground_worker()).id
     run_dir = claim_run_dir(store, job_id, log)
+    store.note_machine(job_id, machine_line())
     try:
         policy = precision.apply(spec.precision)
         keras.utils.set_random_seed(spec.seed)
@@ -181,6 +183,7 @@ def _tune_worker(store: Store, spec: TuneSpec, job_id: int, log: Log, verbose: i
     """A distributed worker: run the trials the chief's oracle hands out, then return."""
     run_dir = run_dir_for(job_id)
     run_dir.mkdir(parents=True, exist_ok=True)
+    store.note_machine(job_id, machine_line())
     precision.apply(spec.precision)
     keras.utils.set_random_seed(spec.seed)
     train_split, val_split = training_splits(load_dataset(store, spec.data))

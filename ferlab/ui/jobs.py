@@ -58,9 +58,11 @@ def job_list(store: Store, limit: int = 50) -> None:
         st.rerun()
     if job.origin == "reference":
         st.caption(f"Job {job_id} is a shipped reference run: a record of a real run, with no log or checkpoints "
-                   f"here. It ran on {job.spec.get('reference_machine') or 'a machine it did not record'}, with:")
+                   f"here. It ran on {job.ran_on or 'a machine it did not record'}, with:")
         st.code(job.spec.get("reference_command") or "(no command recorded)", language="bash", wrap_lines=True)
         return
+    if job.machine:
+        st.caption(f"Ran on {job.machine}.")
     command = command_line(job.kind, job.spec)
     if command:
         st.caption("The same job from a shell (on a GPU machine, say; add `--background` to queue it there):")

@@ -87,6 +87,11 @@ def test_export_reference_append_keeps_shipped_runs(store, tmp_path):
     assert r.returncode == 0, r.stderr
     assert [run["machine"] for run in json.loads(out.read_text())["runs"]] == ["the machine of an earlier session",
                                                                                "a lent GPU machine"]
+    store.note_machine(second, "the machine that ran it")     # recorded by the run itself: it wins over this one
+    r = ferlab("db", "export-reference", "--run", f"{second}:ferlab train --seed 2", "--append",
+               "--out", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text())["runs"][1]["machine"] == "the machine that ran it"
     r = ferlab("db", "export-reference", "--run", f"{first}:ferlab train --seed 1 --again", "--append",
                "--out", str(out), cwd=tmp_path)       # re-exporting a shipped run keeps its place
     assert r.returncode == 0, r.stderr

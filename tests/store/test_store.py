@@ -34,6 +34,13 @@ def _round_trip(store: Store):
                              metrics={"confusion": [[1]]})
     assert store.list_artifacts(trial.id) == [art]
     assert store.evaluations([job.id, job.id + 1]) == {job.id: art}
+    # the machines that ran a job: each once, in the order they began (a run resumed elsewhere)
+    assert job.machine is None and job.ran_on is None
+    store.note_machine(job.id, "cpu box")
+    store.note_machine(job.id, "cpu box")
+    assert store.note_machine(job.id, "gpu box").machine == "cpu box | gpu box"
+    assert store.note_machine(job.id, "cpu box").machine == "cpu box | gpu box"
+    assert store.get_job(job.id).ran_on == "cpu box | gpu box"
     store.finish_trial(trial.id, "completed")
     done = store.set_job_status(job.id, "completed")
     assert done.finished_at is not None and store.list_jobs(status="completed")[0].id == job.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from dataclasses import replace
 
@@ -9,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+from ferlab import config
 from ferlab.training.callbacks import StoreRecorder, lr_schedule
 from ferlab.training.fit import train
 from ferlab.training.spec import PRESETS, TrainSpec, preset
@@ -50,7 +52,13 @@ def test_two_epochs_write_exactly_two_rows_and_a_model(store, tiny_spec):
     assert rows[0].learning_rate == pytest.approx(1e-3)
     trial = store.get_trial(result.trial_id)
     assert trial.status == "completed" and trial.params == keras.saving.load_model(result.model_path).count_params()
-    assert store.get_job(result.job_id).status == "completed"
+    job = store.get_job(result.job_id)
+    assert job.status == "completed"
+    # the machine it ran on, and the Keras that ran it, are stored with it (what its epoch times mean)
+    backend = keras.backend.backend()
+    named = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}[backend]
+    assert job.machine == job.ran_on == (f"{config.machine()}; Keras {keras.__version__} on {named} "
+                                         f"{importlib.metadata.version(backend)}")
     [artifact] = store.list_artifacts(result.trial_id)
     cm = np.array(artifact.metrics["plain"]["confusion"])
     assert artifact.split == "test" and cm.shape == (7, 7) and cm.sum() == 70
