@@ -254,6 +254,7 @@ def cmd_train(args) -> int:
         result = _train(store, spec, job_id=job.id)
     else:
         spec = _train_spec(store, args)
+        _say_estimate(store, spec.to_dict())
         if args.background:
             return _submit(store, "train", spec.to_dict())
         result = _train(store, spec)
@@ -262,6 +263,18 @@ def cmd_train(args) -> int:
                           "best_val_accuracy": result.best_val_accuracy, "model": str(result.model_path),
                           "evaluation": result.evaluation.to_dict() if result.evaluation else None}))
     return 0
+
+
+def _say_estimate(store, spec: dict) -> None:
+    """About how long the run takes here, where this machine has run the same model before."""
+    from ferlab.runner.jobs import estimate, format_duration
+
+    found = estimate(store.job_summaries(), spec)
+    if found:
+        jobs = ", ".join(map(str, found.basis))
+        print(f"about {format_duration(found.seconds)} on this machine: {found.epoch_seconds:,.0f} s an epoch in "
+              f"job{'s' if len(found.basis) > 1 else ''} {jobs} (same model, batch size, precision and data set)",
+              flush=True)
 
 
 def cmd_ensemble(args) -> int:

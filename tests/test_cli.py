@@ -351,3 +351,21 @@ def test_jobs_show_and_the_job_list_give_a_users_job_its_command(store, capsys, 
     assert "Ran on a GPU box." in [c.value for c in at.caption]
     assert main(["jobs", "show", str(job.id)]) == 0
     assert "\nran on: a GPU box\n" in capsys.readouterr().out
+
+
+def test_train_says_how_long_it_takes_here_where_this_machine_ran_the_same_model(store, capsys, monkeypatch):
+    from ferlab import config
+    from ferlab.cli import main
+    from ferlab.training.spec import preset
+
+    monkeypatch.setenv("FERLAB_AUTOSTART_WORKER", "0")
+    assert main(["train", "--preset", "demo-quick", "--data", "demo", "--background"]) == 0
+    assert "on this machine" not in capsys.readouterr().out              # nothing run here yet
+    done = store.create_job("train", preset("demo-quick", data="demo").to_dict(), status="completed")
+    store.note_machine(done.id, f"{config.machine()}; Keras 3 on TensorFlow 2")
+    trial = store.start_trial(done.id, 1, {})
+    for epoch, seconds in enumerate((30.0, 45.0, 45.0), 1):
+        store.record_epoch(trial.id, epoch, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.4, seconds=seconds)
+    assert main(["train", "--preset", "demo-quick", "--data", "demo", "--epochs", "40", "--background"]) == 0
+    assert (f"about 30 min on this machine: 45 s an epoch in job {done.id} (same model, batch size, precision and "
+            "data set)") in capsys.readouterr().out

@@ -129,6 +129,42 @@ def test_experiments_validates_next_to_the_field_and_submits(store):
     assert job.spec["augmentation"] == "paper-erasing"
 
 
+def test_the_training_form_says_how_long_a_run_takes_here_from_this_machines_own_runs(store):
+    """The pace of earlier runs of the same model, batch size, precision and data set that this
+    machine ran alone, times the epochs asked for; runs on other machines, or on several, do not count."""
+    from ferlab import config
+    from ferlab.runner.jobs import estimate
+    from ferlab.training.spec import preset
+
+    def run(machines, seconds, **changes):
+        job = store.create_job("train", preset("demo-quick", data="demo", **changes).to_dict(), status="completed")
+        for machine in machines:
+            store.note_machine(job.id, machine)
+        trial = store.start_trial(job.id, 1, {})
+        for epoch, sec in enumerate(seconds, 1):
+            store.record_epoch(trial.id, epoch, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.4, seconds=sec)
+        return job.id
+
+    here = f"{config.machine()}; Keras 3 on TensorFlow 2"
+    at = run_page("experiments")
+    assert not any(c.value.startswith("About ") for c in at.caption)      # nothing run here yet: nothing said
+    first = run([here], (100.0, 60.0, 60.0))                             # 60 s an epoch after the first
+    second = run([here], (90.0, 40.0))
+    run(["another machine; Keras 3 on JAX 0.1"], (9.0, 1.0))             # elsewhere
+    run([here, "another machine; Keras 3 on JAX 0.1"], (9.0, 1.0))       # resumed elsewhere: mixed times
+    run([here], (9.0, 1.0), batch_size=64)                               # another batch size
+    run([], (9.0, 1.0))                                                  # stored before machines were
+    at.run()
+    assert f"About 7 min on this machine: 50 s an epoch in jobs {first}, {second} (the same model, batch size, " \
+           "precision and data set, run here, median), times 8 epochs." in [c.value for c in at.caption]
+    at.number_input(key="train_epochs").set_value(80).run()
+    assert any(c.value.startswith("About 1 h 07 min on this machine") for c in at.caption)
+    summaries = store.job_summaries()
+    assert estimate(summaries, preset("demo-quick", data="demo", precision="float32").to_dict()) is None
+    elsewhere = estimate(summaries, preset("demo-quick", data="demo").to_dict(), here="another machine")
+    assert elsewhere.epoch_seconds == 1.0 and len(elsewhere.basis) == 1
+
+
 def test_a_presets_recipe_is_shown_and_a_custom_one_is_submitted(store):
     at = run_page("experiments")
     assert at.selectbox(key="train_augmentation").value == "none"          # demo-quick's

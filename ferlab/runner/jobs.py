@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -213,6 +214,32 @@ def seconds_left(summary: JobSummary) -> float | None:
         return None
     left = planned_epochs(summary.job) - summary.epochs
     return left * summary.epoch_seconds if left > 0 else None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    seconds: float        # the planned epochs at that pace
+    epoch_seconds: float  # the pace: median of the basis runs' mean epoch time, first epochs left out
+    basis: list[int]      # the jobs it comes from
+
+
+def estimate(summaries: list[JobSummary], spec: dict, here: str | None = None) -> Estimate | None:
+    """How long a training run of `spec` would take on this machine (`here`: its description, as
+    ferlab.config.machine gives it), at the pace of the earlier runs it alone ran of the same model,
+    batch size, precision and data set; None where it has run none."""
+    here = here or config.machine()
+    keys = ("model", "batch_size", "precision", "data")
+
+    def alike(job: JobInfo) -> bool:
+        ran = job.machines or ([job.ran_on] if job.ran_on else [])
+        return (job.kind == "train" and len(ran) == 1 and ran[0].split("; Keras ")[0] == here
+                and all(job.spec.get(k) == spec.get(k) for k in keys))
+
+    basis = [x for x in summaries if x.epoch_seconds and alike(x.job)]
+    if not basis or not spec.get("epochs"):
+        return None
+    pace = statistics.median(x.epoch_seconds for x in basis)
+    return Estimate(pace * int(spec["epochs"]), pace, sorted(x.job.id for x in basis))
 
 
 def format_duration(seconds: float) -> str:

@@ -25,9 +25,6 @@ class NotFound(StoreError):
     pass
 
 
-MACHINES_JOIN = " | "      # between the machines a job ran on (none of ours holds it)
-
-
 def _dataset(row: SqlDataset) -> E.DatasetInfo:
     return E.DatasetInfo(row.id, row.name, row.source, row.layout, row.fingerprint, row.cache_path,
                          row.synthetic, row.val_from_train, row.val_fraction, row.seed,
@@ -294,9 +291,9 @@ class Store:
         joined by " | " (a run resumed elsewhere, a search's distributed workers)."""
         with self.session() as s:
             row = _one(s, SqlJob, job_id, "job")
-            machines = row.machine.split(MACHINES_JOIN) if row.machine else []
+            machines = _job(row).machines
             if machine not in machines:
-                row.machine = MACHINES_JOIN.join([*machines, machine])
+                row.machine = E.MACHINES_JOIN.join([*machines, machine])
             return _job(row)
 
     @retry_locked

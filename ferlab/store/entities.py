@@ -42,6 +42,9 @@ class DatasetInfo:
         return {split: sum(c) for split, c in self.counts.items()}
 
 
+MACHINES_JOIN = " | "      # between the machines a job ran on (no machine description holds it)
+
+
 @dataclass(frozen=True)
 class JobInfo:
     id: int
@@ -60,6 +63,11 @@ class JobInfo:
     started_at: datetime | None
     finished_at: datetime | None
     machine: str | None = None   # the machine(s) it ran on, as recorded (None: not recorded)
+
+    @property
+    def machines(self) -> list[str]:
+        """The machines recorded as having run it, in the order they began."""
+        return self.machine.split(MACHINES_JOIN) if self.machine else []
 
     @property
     def ran_on(self) -> str | None:

@@ -11,6 +11,7 @@ from ferlab.inference.models import ModelChoice, member_count
 from ferlab.models.config import ARCHITECTURES, DEFAULTS
 from ferlab.models.search import Range, SearchSpace
 from ferlab.runner import ensure_worker, submit
+from ferlab.runner.jobs import estimate, format_duration
 from ferlab.store import Store
 from ferlab.training.spec import (AUGMENTATIONS, OPTIMIZERS, PRESETS, SCHEDULES, EnsembleSpec, TrainSpec,
                                   TuneSpec)
@@ -179,6 +180,16 @@ def ensemble_form(datasets: list[str], models=()) -> tuple[EnsembleSpec, dict]:
     if any(m.synthetic for m in picked) and data != "demo":
         st.warning("A model trained on the SYNTHETIC demo set says nothing about FER2013.")
     return spec, errors
+
+
+def duration_caption(store: Store, spec: TrainSpec) -> None:
+    """About how long the run would take here, where this machine has run the same model before."""
+    found = estimate(store.job_summaries(), spec.to_dict())
+    if found:
+        jobs = ", ".join(map(str, found.basis))
+        st.caption(f"About {format_duration(found.seconds)} on this machine: {found.epoch_seconds:,.0f} s an epoch "
+                   f"in job{'s' if len(found.basis) > 1 else ''} {jobs} (the same model, batch size, precision "
+                   f"and data set, run here{', median' if len(found.basis) > 1 else ''}), times {spec.epochs:,} epochs.")
 
 
 def submit_job(store: Store, kind: str, spec) -> None:
