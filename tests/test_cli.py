@@ -368,4 +368,4 @@ def test_train_says_how_long_it_takes_here_where_this_machine_ran_the_same_model
         store.record_epoch(trial.id, epoch, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.4, seconds=seconds)
     assert main(["train", "--preset", "demo-quick", "--data", "demo", "--epochs", "40", "--background"]) == 0
     assert (f"about 30 min on this machine: 45 s an epoch in job {done.id} (same model, batch size, precision and "
-            "data set)") in capsys.readouterr().out
+            "data set, on a machine like this one)") in capsys.readouterr().out

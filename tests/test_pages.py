@@ -156,7 +156,8 @@ def test_the_training_form_says_how_long_a_run_takes_here_from_this_machines_own
     run([], (9.0, 1.0))                                                  # stored before machines were
     at.run()
     assert f"About 7 min on this machine: 50 s an epoch in jobs {first}, {second} (the same model, batch size, " \
-           "precision and data set, run here, median), times 8 epochs." in [c.value for c in at.caption]
+           "precision and data set, on a machine like this one: the same CPU, cores and GPUs; median), times 8 " \
+           "epochs." in [c.value for c in at.caption]
     at.number_input(key="train_epochs").set_value(80).run()
     assert any(c.value.startswith("About 1 h 07 min on this machine") for c in at.caption)
     summaries = store.job_summaries()

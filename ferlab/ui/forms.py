@@ -189,7 +189,8 @@ def duration_caption(store: Store, spec: TrainSpec) -> None:
         jobs = ", ".join(map(str, found.basis))
         st.caption(f"About {format_duration(found.seconds)} on this machine: {found.epoch_seconds:,.0f} s an epoch "
                    f"in job{'s' if len(found.basis) > 1 else ''} {jobs} (the same model, batch size, precision "
-                   f"and data set, run here{', median' if len(found.basis) > 1 else ''}), times {spec.epochs:,} epochs.")
+                   f"and data set, on a machine like this one: the same CPU, cores and GPUs"
+                   f"{'; median' if len(found.basis) > 1 else ''}), times {spec.epochs:,} epochs.")
 
 
 def submit_job(store: Store, kind: str, spec) -> None:
