@@ -511,6 +511,8 @@ def test_compare_pairs_bf16_runs_with_their_float32_twins(store):
 
 
 def test_leaderboard_ranks_by_test_accuracy_and_keeps_demo_apart(store):
+    import pandas as pd
+
     seed_runs(store)
     at = run_page("leaderboard")
     main = at.dataframe[0].value
@@ -520,12 +522,24 @@ def test_leaderboard_ranks_by_test_accuracy_and_keeps_demo_apart(store):
     assert demo["accuracy"].tolist() == [0.6, 0.5]
     assert any("not reproduced here" in c.value for c in at.caption)
     mine = store.create_job("train", {"data": "fer2013", "model": {"architecture": "8conv"}}, status="completed")
-    store.add_artifact(store.start_trial(mine.id, 1, {}).id, "/m.keras", dataset="fer2013", split="test",
-                       accuracy=0.55)
+    store.note_machine(mine.id, "a 2-core CPU")
+    trial = store.start_trial(mine.id, 1, {})
+    for epoch, seconds in ((1, 4000.0), (2, 3200.0)):
+        store.record_epoch(trial.id, epoch, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.5, seconds=seconds)
+    store.add_artifact(trial.id, "/m.keras", dataset="fer2013", split="test", accuracy=0.55)
     at = run_page("leaderboard")
     assert set(at.dataframe[0].value["source"]) == {"user", "literature"}
     at.multiselect[0].set_value(["user", "reference"]).run()          # the literature left out
-    assert not at.exception and at.dataframe[0].value["model"].str.startswith(f"job {mine.id}:").tolist() == [True]
+    board = at.dataframe[0].value
+    assert not at.exception and board["model"].str.startswith(f"job {mine.id}:").tolist() == [True]
+    # what the run cost, and where: its epochs' wall time, with the machine it recorded
+    assert board["hours"].tolist() == [pytest.approx(2.0)] and board["machine"].tolist() == ["a 2-core CPU"]
+    averaged = store.create_job("ensemble", {"data": "fer2013", "members": ["/a.keras", "/b.keras"]}, status="completed")
+    store.note_machine(averaged.id, "a 2-core CPU")                   # where it averaged, not where its members trained
+    store.add_artifact(store.start_trial(averaged.id, 1, {}).id, "/e.keras", dataset="fer2013", split="test", accuracy=0.6)
+    board = run_page("leaderboard").dataframe[0].value
+    [row] = board[board["model"].str.startswith(f"job {averaged.id}:")].to_dict("records")
+    assert pd.isna(row["hours"]) and pd.isna(row["machine"])
 
 
 def test_leaderboard_shows_the_stored_per_class_figures_and_confusion_matrices(store):

@@ -381,11 +381,12 @@ class Store:
             trial_rows = s.execute(select(SqlTrial.job_id, SqlTrial.id, SqlTrial.best_val_accuracy, SqlTrial.params)
                                    .where(SqlTrial.job_id.in_(ids))).all()
             pace = func.avg(case((SqlEpoch.epoch > 1, SqlEpoch.seconds)))    # a trial's first epoch also compiles
-            counted = s.execute(select(SqlTrial.job_id, func.count(SqlEpoch.id), pace)
+            counted = s.execute(select(SqlTrial.job_id, func.count(SqlEpoch.id), pace, func.sum(SqlEpoch.seconds))
                                 .join(SqlEpoch, SqlEpoch.trial_id == SqlTrial.id)
                                 .where(SqlTrial.job_id.in_(ids)).group_by(SqlTrial.job_id)).all()
-            epochs = {job_id: n for job_id, n, _ in counted}
-            seconds = {job_id: sec for job_id, _, sec in counted}
+            epochs = {job_id: n for job_id, n, _, _ in counted}
+            seconds = {job_id: sec for job_id, _, sec, _ in counted}
+            totals = {job_id: total for job_id, _, _, total in counted}
             # only the flip-TTA figure out of each evaluation's JSON, not its tables (a page rerun reads this)
             tta = SqlArtifact.metrics[("tta", "accuracy")].as_float()
             arts = s.execute(_scored(select(SqlTrial.job_id, SqlArtifact.accuracy, SqlArtifact.split, tta), ids)).all()
@@ -399,7 +400,8 @@ class Store:
                 best.setdefault(job_id, (None, trial_id, params))
         test = _best_scored((job_id, acc, (acc, split, acc_tta)) for job_id, acc, split, acc_tta in arts)
         return [E.JobSummary(j, count.get(j.id, 0), epochs.get(j.id, 0), *best.get(j.id, (None, None, None)),
-                             *test.get(j.id, (None, None, None)), epoch_seconds=seconds.get(j.id)) for j in jobs]
+                             *test.get(j.id, (None, None, None)), epoch_seconds=seconds.get(j.id),
+                             seconds_total=totals.get(j.id)) for j in jobs]
 
     # --- trials and epochs ---------------------------------------------------------------------
 

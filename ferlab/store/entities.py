@@ -141,3 +141,4 @@ class JobSummary:
     test_split: str | None
     test_accuracy_tta: float | None = None   # the same model with flip test-time augmentation, where measured
     epoch_seconds: float | None = None       # mean wall time of its epochs, each trial's first left out (compiling)
+    seconds_total: float | None = None       # wall time of all its stored epochs, all trials (None: none timed)

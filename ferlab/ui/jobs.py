@@ -15,7 +15,11 @@ COLUMNS = {"progress": st.column_config.ProgressColumn("progress", min_value=0.0
            "best val acc": st.column_config.NumberColumn(format="%.4f"),
            "test acc": st.column_config.NumberColumn(format="%.4f"), "params": PARAMS}
 BOARD_COLUMNS = {"accuracy": st.column_config.NumberColumn(format="%.4f"),     # leaderboard_frame's
-                 "with flip TTA": st.column_config.NumberColumn(format="%.4f"), "params": PARAMS}
+                 "with flip TTA": st.column_config.NumberColumn(format="%.4f"), "params": PARAMS,
+                 "hours": st.column_config.NumberColumn(
+                     format="%.2f", help="Wall time of the run's epochs on the machine it ran on (the next column); "
+                                         "an ensemble's are its members'."),
+                 "machine": st.column_config.TextColumn(width="medium", help="Where the run ran, as it recorded")}
 
 
 @st.fragment(run_every=5)

@@ -195,13 +195,18 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
         rows.append({"model": f"job {s.job.id}: {describe(s.job)}", "source": s.job.origin,
                      "accuracy": s.test_accuracy, "with flip TTA": s.test_accuracy_tta,
                      "split": s.test_split, "params": s.params,
-                     "epochs": s.epochs or None, "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),
+                     "epochs": s.epochs or None,
+                     # an ensemble trains nothing: its cost is its members', on their machines
+                     "hours": s.seconds_total / 3600 if s.seconds_total else None,
+                     "machine": s.job.ran_on if s.job.kind != "ensemble" else None,
+                     "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),
                      "synthetic": spec.get("data") in synthetic_data})
     if literature:
         for r in all_results():
             rows.append({"model": r.model, "source": "literature", "accuracy": r.accuracy,
                          "with flip TTA": None, "split": "test",
-                         "params": r.params, "epochs": None, "architecture": r.kind, "optimizer": None,
+                         "params": r.params, "epochs": None, "hours": None, "machine": None,
+                         "architecture": r.kind, "optimizer": None,
                          "data": "FER2013", "synthetic": False, "cited": r.source})
     frame = pd.DataFrame(rows)
     if frame.empty:

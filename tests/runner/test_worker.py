@@ -127,7 +127,9 @@ def test_a_crashing_child_fails_its_job_and_the_worker_goes_on(store, spec):
     try:
         trial = wait_for(lambda: store.list_trials(doomed.id), 120, "the trial")[0]
         wait_for(lambda: store.count_epochs(trial.id) >= 1, 120, "an epoch")
-        child = subprocess.run(["pgrep", "-f", f"ferlab.runner.child {doomed.id}$"], capture_output=True, text=True)
+        # this worker's own child: another test's store (pytest -n 2) can run a job of the same number
+        child = subprocess.run(["pgrep", "-P", str(worker.pid), "-f", f"ferlab.runner.child {doomed.id}$"],
+                               capture_output=True, text=True)
         os.kill(int(child.stdout.split()[0]), signal.SIGKILL)
         out = worker.communicate(timeout=300)[0]
     finally:

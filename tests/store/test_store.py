@@ -54,6 +54,7 @@ def _round_trip(store: Store):
             store.record_epoch(tid, epoch, loss=1.0, accuracy=0.3, val_loss=1.0, val_accuracy=0.3, seconds=sec)
     [x] = store.job_summaries(status="running")
     assert x.epochs == 5 and x.epoch_seconds == pytest.approx(20.0)
+    assert x.seconds_total == pytest.approx(170.0)                # every epoch's time, the first ones too
     assert seconds_left(x) == pytest.approx(4 * 20.0)            # 9 planned, 5 run
     assert seconds_left(store.job_summaries(status="completed")[0]) is None
     return trial
