@@ -47,9 +47,9 @@ def charts():
     left, right = st.columns(2)
     left.altair_chart(curves_chart(frame, "accuracy", references=refs, x=x), width="stretch")
     right.altair_chart(curves_chart(frame, "loss", x=x), width="stretch")
-    if x == "hours" and frame["hours"].isna().any():
-        st.caption("Epochs whose time was not recorded, and those after them, are left out of this view.")
     if x == "hours":
+        if frame["hours"].isna().any():
+            st.caption("Epochs whose time was not recorded, and those after them, are left out of this view.")
         jobs = {r.job.id: r.job for r in runs}
         st.caption("Where each ran: " + "; ".join(f"job {j}: {jobs[j].ran_on or 'not recorded'}" for j in picked) + ".")
 

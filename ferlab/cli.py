@@ -271,11 +271,8 @@ def _say_estimate(store, spec: dict) -> None:
 
     found = estimate(store.job_summaries(), spec)
     if found:
-        jobs = ", ".join(map(str, found.basis))
         print(f"about {format_duration(found.seconds)} on this machine: {found.epoch_seconds:,.0f} s an epoch in "
-              f"job{'s' if len(found.basis) > 1 else ''} {jobs} (same model, batch size, precision and data set, "
-              "on a machine like this one)",
-              flush=True)
+              f"{found.jobs} (same model, batch size, precision and data set, on a machine like this one)", flush=True)
 
 
 def cmd_ensemble(args) -> int:

@@ -222,6 +222,11 @@ class Estimate:
     epoch_seconds: float  # the pace: median of the basis runs' mean epoch time, first epochs left out
     basis: list[int]      # the jobs it comes from
 
+    @property
+    def jobs(self) -> str:
+        """'job 7' or 'jobs 8, 10': the runs the pace comes from."""
+        return f"job{'s' if len(self.basis) > 1 else ''} {', '.join(map(str, self.basis))}"
+
 
 def estimate(summaries: list[JobSummary], spec: dict, here: str | None = None) -> Estimate | None:
     """How long a training run of `spec` would take on this machine (`here`: its description, as
@@ -231,8 +236,7 @@ def estimate(summaries: list[JobSummary], spec: dict, here: str | None = None) -
     keys = ("model", "batch_size", "precision", "data")
 
     def alike(job: JobInfo) -> bool:
-        ran = job.machines or ([job.ran_on] if job.ran_on else [])
-        return (job.kind == "train" and len(ran) == 1 and ran[0].split("; Keras ")[0] == here
+        return (job.kind == "train" and len(job.machines) == 1 and job.machines[0].split("; Keras ")[0] == here
                 and all(job.spec.get(k) == spec.get(k) for k in keys))
 
     basis = [x for x in summaries if x.epoch_seconds and alike(x.job)]

@@ -66,8 +66,8 @@ class JobInfo:
 
     @property
     def machines(self) -> list[str]:
-        """The machines recorded as having run it, in the order they began."""
-        return self.machine.split(MACHINES_JOIN) if self.machine else []
+        """The machines it ran on (ran_on), one by one, in the order they began."""
+        return self.ran_on.split(MACHINES_JOIN) if self.ran_on else []
 
     @property
     def ran_on(self) -> str | None:

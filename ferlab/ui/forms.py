@@ -186,9 +186,8 @@ def duration_caption(store: Store, spec: TrainSpec) -> None:
     """About how long the run would take here, where this machine has run the same model before."""
     found = estimate(store.job_summaries(), spec.to_dict())
     if found:
-        jobs = ", ".join(map(str, found.basis))
         st.caption(f"About {format_duration(found.seconds)} on this machine: {found.epoch_seconds:,.0f} s an epoch "
-                   f"in job{'s' if len(found.basis) > 1 else ''} {jobs} (the same model, batch size, precision "
+                   f"in {found.jobs} (the same model, batch size, precision "
                    f"and data set, on a machine like this one: the same CPU, cores and GPUs"
                    f"{'; median' if len(found.basis) > 1 else ''}), times {spec.epochs:,} epochs.")
 
