@@ -446,7 +446,9 @@ def test_the_papers_figures_are_named_in_a_legend_in_their_order_and_long_runs_s
 
     spec = curves_chart(frame(150), "accuracy", references=True).to_dict()
     lines, rules = spec["layer"]                              # no text marks to overprint each other
-    assert spec["resolve"]["scale"]["color"] == "independent"
+    # the runs' legend and the metrics' both belong to the lines, so they stack run-then-metric as on
+    # the loss chart beside it (a shared strokeDash legend would be hoisted above the runs')
+    assert spec["resolve"]["scale"] == {"color": "independent", "strokeDash": "independent"}
     color = rules["encoding"]["color"]
     papers = sorted(reference_lines(), key=lambda r: -r.accuracy)
     assert color["sort"] == [f"{r.accuracy:.2%} {r.model.removeprefix('Sarmah et al.: ')}" for r in papers]

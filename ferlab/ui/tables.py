@@ -167,7 +167,9 @@ def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool =
     # The paper's figures lie within 6 points of each other: labels on the lines would overprint, so
     # a legend names them, in the order the lines lie from the top, in greys that no run is drawn in.
     # It sits under the plot, so the plot keeps its width and no curve runs beneath it (inside the
-    # plot, a short or weak run's curve can lie where the legend is).
+    # plot, a short or weak run's curve can lie where the legend is). Both scales of the lines are
+    # independent of the rules', strokeDash too: a shared one's legend (the metrics') would be drawn
+    # above the runs', the other way round from the loss chart beside it.
     refs = pd.DataFrame([{"paper": f"{r.accuracy:.2%} {r.model.removeprefix('Sarmah et al.: ')}",
                           "accuracy": r.accuracy} for r in sorted(reference_lines(), key=lambda r: -r.accuracy)])
     greys = [f"#{v:02x}{v:02x}{v:02x}" for v in range(0x30, 0xc0, 0x90 // len(refs))][:len(refs)]
@@ -177,7 +179,7 @@ def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool =
                         legend=alt.Legend(title="Sarmah et al. (test set)", symbolType="stroke", orient="bottom",
                                           direction="vertical", labelLimit=400, labelFontSize=10,
                                           titleFontSize=10, rowPadding=1)))
-    return alt.layer(lines, rules).resolve_scale(color="independent").properties(**size)
+    return alt.layer(lines, rules).resolve_scale(color="independent", strokeDash="independent").properties(**size)
 
 
 def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], literature: bool = True) -> pd.DataFrame:
