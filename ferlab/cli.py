@@ -600,6 +600,25 @@ def _image_files(paths: list[str]) -> list[str] | None:
     return files
 
 
+def _write_maps(predictor, gray, faces, folder: Path, number: int, photo: str) -> list[Path]:
+    """Each face's occlusion map for its label, as PNGs of the face and the map side by side, named by
+    the photo's number among those read, its name, the face's number on it and its label."""
+    import numpy as np
+    from PIL import Image
+
+    from ferlab.inference.explain import occlude, overlays
+    from ferlab.inference.predictor import crops
+
+    folder.mkdir(parents=True, exist_ok=True)
+    batch = crops(gray, [f.box for f in faces])
+    paths = []
+    for i, (face, drawn, f) in enumerate(zip(batch, overlays(batch, occlude(predictor.classify, batch)), faces), 1):
+        plain = np.asarray(Image.fromarray(face[..., 0].astype(np.uint8)).convert("RGB").resize(drawn.shape[:2][::-1]))
+        paths.append(folder / f"{number:03d}-{Path(photo).stem}-face{i}-{f.label}.png")
+        Image.fromarray(np.concatenate([plain, drawn], axis=1)).save(paths[-1])
+    return paths
+
+
 def cmd_predict(args) -> int:
     from ferlab.inference.images import ImageError, load_image
     from ferlab.inference.models import available_models
@@ -618,6 +637,9 @@ def cmd_predict(args) -> int:
     if args.csv and (Path(args.csv).is_dir() or not Path(args.csv).expanduser().resolve().parent.is_dir()):
         print(f"error: --csv {args.csv}: name a file to write, in a folder that exists", file=sys.stderr)
         return 2
+    if args.explain and Path(args.explain).exists() and not Path(args.explain).is_dir():
+        print(f"error: --explain {args.explain} is a file: name a folder for the maps", file=sys.stderr)
+        return 2
     predictor = Predictor(model, detector=args.detector, tta=args.tta)
     results, rows, failed = [], [], 0
     for path in images:
@@ -633,6 +655,10 @@ def cmd_predict(args) -> int:
             faces = [predictor.predict_whole(image.gray)]
         results.append({"image": path, "faces": [f.to_dict() for f in faces], "whole_image": whole,
                         "notes": list(image.notes)})
+        if args.explain and faces:
+            for face, map_path in zip(results[-1]["faces"], _write_maps(predictor, image.gray, faces,
+                                                                        Path(args.explain), len(results), path)):
+                face["occlusion_map"] = str(map_path)
         rows += table_rows(path, faces, whole)
         if not args.json:
             print(f"{path}: {len(faces)} face(s)" + (" (whole image)" if whole else "")
@@ -645,6 +671,9 @@ def cmd_predict(args) -> int:
                 print("  no face found; --whole classifies the whole image as one face")
     if args.json:
         print(json.dumps({"model": str(model), "results": results}))
+    if args.explain:
+        maps = sum(len(r["faces"]) for r in results)
+        print(f"{maps} occlusion map(s) written to {args.explain}", file=sys.stderr)
     if args.csv:
         import csv
 
@@ -855,6 +884,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true")
     pr.add_argument("--csv", metavar="FILE.csv", help="also write one row per face (box, label, the seven "
                     "probabilities) to this file, as Predict's download does")
+    pr.add_argument("--explain", metavar="FOLDER", help="also write each face's occlusion map for its label to "
+                    "this folder (a PNG a face: the face, and red where hiding a part lowers the label's "
+                    "probability, blue where it raises it; one model call a face)")
     pr.set_defaults(fn=cmd_predict)
 
     en = sub.add_parser("ensemble", help="average trained models into one .keras model and evaluate it")

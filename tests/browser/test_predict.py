@@ -81,6 +81,20 @@ def test_photo_upload_draws_boxes(app_server, page, model_in_store, photo, tmp_p
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-3) and not rows["whole image"].any()
     assert list(rows["label"]) == [CLASSES[i] for i in probabilities.argmax(axis=1)]
     assert ((rows["width"] > 20) & (rows["x"] + rows["width"] <= 640) & (rows["y"] + rows["height"] <= 480)).all()
+    # what each label rests on: an occlusion map per face, for its label, then for an emotion picked
+    page.get_by_text("Show what each label rests on").click()
+    captions = page.get_by_text(re.compile(r"^face \d+: \w+ \d+%, a part hidden: ([-+]\d+|0) to ([-+]\d+|0) points$"))
+    captions.first.wait_for(timeout=120_000)
+    assert [re.match(r"face (\d+): (\w+)", c).groups() for c in captions.all_inner_texts()] == \
+        [(str(i), label) for i, label in enumerate(rows["label"], 1)]
+    page.get_by_test_id("stSelectbox").filter(has_text="Emotion to explain").click()
+    page.keyboard.type("surprise")             # the list shows only some of its 8 options at a time
+    page.get_by_role("option", name="surprise", exact=True).click()
+    surprise = page.get_by_text(re.compile(r"^face \d+: surprise \d+%, a part hidden"))
+    surprise.nth(faces - 1).wait_for(timeout=60_000)
+    assert surprise.count() == faces
+    page.wait_for_timeout(3000)                 # the maps load after their captions
+    page.screenshot(path=str(ARTIFACTS / "predict-occlusion.png"), full_page=True)
 
 
 def test_fake_camera_streams_and_labels_appear(app_server, pw, model_in_store, photo, tmp_path):

@@ -146,3 +146,26 @@ def test_no_face_found_and_cli_predict(model_path, tmp_path, scene):
                                capture_output=True, text=True, timeout=300)
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["n"] > 0
+
+
+def test_cli_predict_writes_each_faces_occlusion_map(model_path, tmp_path, scene):
+    Image.fromarray(scene).save(tmp_path / "faces.png")
+    Image.new("RGB", (300, 200), (200, 180, 40)).save(tmp_path / "plain.png")
+    maps = tmp_path / "maps"
+    out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "faces.png"), str(tmp_path / "plain.png"),
+                          "--model", str(model_path), "--detector", "haar", "--json", "--explain", str(maps)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    faces = json.loads(out.stdout)["results"][0]["faces"]
+    assert len(faces) == 2 and "2 occlusion map(s) written to" in out.stderr
+    assert sorted(p.name for p in maps.iterdir()) == [f"001-faces-face{i}-{f['label']}.png" for i, f in enumerate(faces, 1)]
+    for f in faces:                       # the face, then the face with its map laid over it
+        drawn = np.asarray(Image.open(f["occlusion_map"]))
+        assert drawn.shape == (192, 384, 3)
+        plain, mapped = drawn[:, :192].astype(int), drawn[:, 192:].astype(int)
+        assert (plain[..., 0] == plain[..., 2]).all() and (mapped[..., 0] != mapped[..., 2]).any()
+    (tmp_path / "taken").write_text("")
+    refused = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "plain.png"), "--model",
+                              str(model_path), "--explain", str(tmp_path / "taken")], capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 2 and "is a file: name a folder" in refused.stderr
