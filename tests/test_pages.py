@@ -585,7 +585,7 @@ def test_leaderboard_runs_without_per_class_figures_are_not_offered(store):
     assert "classes_runs" not in [m.key for m in at.multiselect] and any("once it has finished" in c.value for c in at.caption)
 
 
-def _run_with_faces(store, data: str, split, predicted, confidence, digest=None):
+def _run_with_faces(store, data: str, split, predicted, confidence, digest=None, model="/m.keras"):
     """A finished run whose evaluation keeps a face record (as runs evaluated here do)."""
     import numpy as np
 
@@ -599,7 +599,7 @@ def _run_with_faces(store, data: str, split, predicted, confidence, digest=None)
     job = store.create_job("train", {"data": data, "model": {"architecture": "compact"}, "optimizer": "adam",
                                      "epochs": 2}, status="running")
     trial = store.start_trial(job.id, 1, {}, params=10)
-    store.add_artifact(trial.id, "/m.keras", dataset=data, split="test", accuracy=plain.accuracy,
+    store.add_artifact(trial.id, str(model), dataset=data, split="test", accuracy=plain.accuracy,
                        metrics={"plain": plain.to_dict(), "faces": faces})
     store.set_job_status(job.id, "completed")
     return job.id
@@ -627,10 +627,34 @@ def test_the_faces_behind_a_confusion_cell_are_the_runs_own_surest_first(store):
     assert [int(i.proto.imgs[0].caption[:-1]) for i in shown] == list(range(69, 45, -1))   # the 24 surest of the 30
     said = " ".join(c.value for c in at.caption)
     assert "30 sad face(s) of demo [test] called neutral" in said
+    assert f"Job {job}'s model file is not on this machine" in said and not at.toggle   # /m.keras: no maps
     at.selectbox(key=f"cell_true_{job}").set_value(0)
     at.selectbox(key=f"cell_predicted_{job}").set_value(2)
     at.run()
     assert len(at.get("image")) == 3 and not at.exception
+
+
+def test_the_faces_behind_a_cell_show_what_the_runs_model_rested_on(store, tmp_path):
+    import numpy as np
+
+    from ferlab.data.catalog import ensure_demo, read_split
+    from ferlab.models import ModelConfig
+    from ferlab.models.builders import build_model
+
+    ensure_demo(store)
+    split = read_split(store, "demo", "test")
+    predicted = split.labels.copy()
+    predicted[np.flatnonzero(split.labels == 4)[:5]] = 6           # 5 sad faces called neutral
+    build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)).save(tmp_path / "m.keras")
+    job = _run_with_faces(store, "demo", split, predicted, np.full(len(predicted), 60), model=tmp_path / "m.keras")
+    at = run_page("leaderboard")
+    assert at.toggle(key="cell_maps").value is False and len(at.get("image")) == 5
+    at.toggle(key="cell_maps").set_value(True).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.radio(key="cell_map_target").value == 6 and len(at.get("image")) == 5
+    assert "Maps of neutral, on one scale" in " ".join(c.value for c in at.caption)
+    at.radio(key="cell_map_target").set_value(4).run()
+    assert "Maps of sad, on one scale" in " ".join(c.value for c in at.caption) and not at.exception
 
 
 def test_the_faces_behind_a_cell_are_not_shown_from_other_faces(store):

@@ -24,7 +24,7 @@ from ferlab.ui.common import friendly_errors
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=4)
-def _predictor(path: str, modified: float, detector: str, tta: bool):
+def cached_predictor(path: str, modified: float, detector: str = DEFAULT_DETECTOR, tta: bool = False):
     """(`modified`: the file's mtime, so a checkpoint a resumed run has replaced is read again.)"""
     from ferlab.inference.predictor import Predictor
 
@@ -63,7 +63,7 @@ def model_picker(store: Store):
     if choice.synthetic:
         st.warning("This model was trained on the SYNTHETIC demo set: expect nonsense on real faces.")
     with friendly_errors("Loading the model"):
-        predictor = _predictor(choice.path, Path(choice.path).stat().st_mtime, detector, tta)
+        predictor = cached_predictor(choice.path, Path(choice.path).stat().st_mtime, detector, tta)
         if predictor.mirrors:
             right.caption("This model averages each face with its mirror image itself.")
         left.download_button(
@@ -104,6 +104,12 @@ def _occlusions(model: tuple, faces: np.ndarray, _predictor):
     return occlude(_predictor.classify, faces)
 
 
+def occlusions_of(predictor, faces: np.ndarray):
+    """The occlusion of each face of an N x 48 x 48 x 1 batch, cached per model file and faces."""
+    model = (str(predictor.model_path), predictor.model_path.stat().st_mtime, predictor.tta)
+    return _occlusions(model, faces, predictor)
+
+
 def _points(x: float) -> str:
     return f"{round(x):+d}" if round(x) else "0"
 
@@ -123,8 +129,7 @@ def explain_faces(predictor, key: str, gray: np.ndarray, faces) -> None:
         help="Which emotion's probability the maps follow: why a face was called what it was, or what speaks "
              "for or against another emotion.")
     batch = crops(gray, [f.box for f in faces])
-    model = (str(predictor.model_path), predictor.model_path.stat().st_mtime, predictor.tta)
-    occlusions = _occlusions(model, batch, predictor)
+    occlusions = occlusions_of(predictor, batch)
     targets = [int(np.argmax(o.probabilities)) if target == "each face's label" else CLASSES.index(target)
                for o in occlusions]
     captions = []

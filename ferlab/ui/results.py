@@ -205,6 +205,35 @@ def faces_behind_a_cell(store: Store, evaluations: dict[int, ArtifactInfo]) -> N
         st.caption(f"{total:,} {CLASSES[true]} face(s) of {art.dataset} [{art.split}] {what} by job {job_id} "
                    "(as the model predicts them, no test-time augmentation added)"
                    + (f"; the {len(shown)} it was surest of:" if total else "."))
+        maps = cell_maps(art, job_id, split.images, shown, true, predicted) if shown else None
+        pictures = maps or [split.images[i] for i, _ in shown]
         for row in range(0, len(shown), 8):
-            for col, (i, confidence) in zip(st.columns(8), shown[row:row + 8]):
-                col.image(split.images[i], width=72, caption=f"{confidence}%")
+            for col, picture, (_, confidence) in zip(st.columns(8), pictures[row:row + 8], shown[row:row + 8]):
+                col.image(picture, width=96 if maps else 72, caption=f"{confidence}%")
+
+
+def cell_maps(art: ArtifactInfo, job_id: int, images: np.ndarray, shown: list[tuple[int, int]], true: int,
+              predicted: int) -> list[np.ndarray] | None:
+    """On request, the occlusion maps of a cell's faces shown (Predict's, on one scale for all of
+    them), for the class the run called them or their true class; None for the faces alone."""
+    from ferlab.inference.explain import overlays
+    from ferlab.ui.predict import EXPLAIN_HELP, cached_predictor, occlusions_of
+
+    model = Path(art.path)
+    if art.kind != "model" or not model.is_file():
+        st.caption(f"Job {job_id}'s model file is not on this machine, so what its labels rest on cannot be "
+                   "drawn here (a shipped reference run keeps its figures, not its model, except the shipped one).")
+        return None
+    left, right = st.columns([1, 2])
+    if not left.toggle("What each label rests on (occlusion maps)", key="cell_maps", help=EXPLAIN_HELP):
+        return None
+    target = predicted
+    if true != predicted:
+        target = right.radio("Map of", (predicted, true), horizontal=True, key="cell_map_target",
+                             format_func=lambda k: f"{CLASSES[k]} (what it called them)" if k == predicted
+                             else f"{CLASSES[k]} (their true class)")
+    batch = np.stack([images[i] for i, _ in shown]).astype("float32")[..., None]
+    occlusions = occlusions_of(cached_predictor(str(model), model.stat().st_mtime), batch)
+    st.caption(f"Maps of {CLASSES[target]}, on one scale for these faces: red where hiding a part lowers its "
+               "probability, blue where hiding it raises it.")
+    return overlays(batch, occlusions, [target] * len(occlusions), size=144)
