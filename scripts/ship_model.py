@@ -35,6 +35,44 @@ from ferlab.models.config import member_ref  # noqa: E402
 from ferlab.store.reference import model_jobs, recorded_member_keys, run_key  # noqa: E402
 
 
+PICTURE = "occlusion-by-class.png"
+
+
+def looks_at(split, picture: Path, per_class: int, machine: str) -> str:
+    """The card's section on what the shipped model looks at: its mean occlusion map per class over
+    the first faces of the split it calls right (a picture written to `picture`, and a table)."""
+    import time
+
+    from ferlab.inference.explain import band_table, class_maps, class_picture
+    from ferlab.inference.models import SHIPPED
+    from ferlab.inference.predictor import Predictor
+
+    started = time.monotonic()
+    maps = class_maps(Predictor(SHIPPED).classify, split.images, split.labels, per_class)
+    class_picture(maps).save(picture)
+    minutes = (time.monotonic() - started) / 60
+    print(f"wrote {picture} ({minutes:.1f} min)")
+    return f"""## What it looks at
+
+Where hiding a part of the face lowers the probability of the class the model got right: its mean
+occlusion map per class (Predict's, on one scale for all seven) over the first {per_class} PublicTest faces
+of each class it calls right, laid over their mean face:
+
+![mean occlusion map per class]({picture.name})
+
+Mean fall of the class's probability, in percentage points, when a 12x12 square hides a part in
+each band of rows of the 48x48 face:
+
+{band_table(maps)}
+
+The faces are the first of each class in the data set's order, not chosen by how they look. The
+same table and picture: `.venv/bin/python scripts/occlusion_by_class.py --faces {per_class} --out
+docs/{picture.name}` (it took {minutes:.0f} min on {machine}). Predict shows the same maps for
+any face, and `ferlab predict --explain FOLDER` writes them.
+
+"""
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("job", type=int)
@@ -50,6 +88,9 @@ def main() -> None:
     p.add_argument("--compute", choices=("float32", "as-trained"), default="float32",
                    help="what the shipped file's layers compute in: float32 (exact, and fastest on CPUs without "
                         "bf16 matrix units) or the precision each run was trained in")
+    p.add_argument("--map-faces", type=int, default=20,
+                   help="faces a class for the card's mean occlusion maps (0: none); the picture is written "
+                        "beside the card, as occlusion-by-class.png")
     p.add_argument("--note", default="", help="a paragraph for the card's training section (for example, which "
                    "job numbers a fresh runs.db gives the seeded copies of these runs)")
     args = p.parse_args()
@@ -105,8 +146,9 @@ def main() -> None:
     print(f"\nwith flip TTA: accuracy {tta.accuracy:.4f}; with flip + shift TTA (10 views): {shift.accuracy:.4f}")
     for g, m_plain, m_tta in members:
         print(f"member job {g[-1][0].id} alone: {m_plain.accuracy:.4f} ({m_tta.accuracy:.4f} with flip TTA)")
+    looks = looks_at(split, args.card.parent / PICTURE, args.map_faces, machine) if args.map_faces else ""
     args.card.write_text(card(job, groups, members, plain, tta, args, SHIPPED, machine, shift=shift,
-                              mirrored=mirrors_faces(shipped)))
+                              mirrored=mirrors_faces(shipped), looks_at=looks))
     print(f"wrote {args.card}")
 
 
@@ -364,7 +406,8 @@ def _member_body(groups, commands: list[str], machine: str, level: str) -> str:
     return "\n".join(parts)
 
 
-def card(job, groups, members, plain, tta, args, shipped, machine: str, shift=None, mirrored: bool = False) -> str:
+def card(job, groups, members, plain, tta, args, shipped, machine: str, shift=None, mirrored: bool = False,
+         looks_at: str = "") -> str:
     """The model card's text; mirrored: the model averages each face with its mirror image itself
     (`ferlab ensemble --flip`), so `plain` is already its flip-TTA figure."""
     from ferlab.labels import CLASSES
@@ -450,7 +493,7 @@ Confusion matrix (rows: true class, columns: predicted):
 {header}
 {rows}
 
-## Using the file in your own program
+{looks_at}## Using the file in your own program
 
 {own_program()}
 ## Against the paper

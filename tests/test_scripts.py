@@ -392,3 +392,39 @@ def test_reference_faces_copies_a_record_only_from_a_job_that_predicted_as_the_r
     assert written["runs"][doc["runs"].index(run)]["trials"][0]["evaluations"][0]["metrics"]["faces"] == record
     written["runs"][doc["runs"].index(run)]["trials"][0]["evaluations"][0]["metrics"].pop("faces")
     assert written == doc                         # nothing else in the file changed
+
+
+def test_the_card_says_what_the_shipped_model_looks_at(store, tmp_path, monkeypatch):
+    """ship_model's section on the shipped model's mean occlusion maps, with its picture beside the
+    card (here an untrained model on the demo set stands in for the shipped one)."""
+    import argparse
+
+    import ferlab.inference.models
+    from ferlab.data.catalog import ensure_demo, read_split
+    from ferlab.models import ModelConfig
+    from ferlab.models.builders import build_model
+    from ferlab.training.evaluate import metrics_from_predictions
+
+    ship = _ship_model()
+    shipped = ferlab.inference.models.SHIPPED
+    build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)).save(tmp_path / "m.keras")
+    monkeypatch.setattr(ferlab.inference.models, "SHIPPED", tmp_path / "m.keras")
+    ensure_demo(store)
+    section = ship.looks_at(read_split(store, "demo", "test"), tmp_path / ship.PICTURE, 2, "x86_64, AMD EPYC, 2 CPUs")
+    from PIL import Image
+
+    drawn = sum(int(line.split(" | ")[1]) > 0 for line in section.splitlines() if line.startswith("| ") and
+                line.split(" | ")[1].isdigit())
+    assert drawn >= 1 and Image.open(tmp_path / ship.PICTURE).size == (144 * drawn, 166)
+    assert section.startswith("## What it looks at\n") and "![mean occlusion map per class](occlusion-by-class.png)" in section
+    assert "--faces 2 --out\ndocs/occlusion-by-class.png` (it took 0 min on x86_64, AMD EPYC, 2 CPUs)" in section
+    labels = np.arange(14) % 7
+    result = metrics_from_predictions(labels, labels)
+    job = store.create_job("train", {**preset("ferlab-compact", data="fer2013").to_dict(), "reference_key": "train-1",
+                                     "reference_command": "ferlab train", "reference_machine": "x86_64, 2 CPUs"},
+                           status="completed", origin="reference")
+    trial = store.start_trial(job.id, 1, {}, params=1_391_223)
+    store.record_epoch(trial.id, 1, loss=1.0, accuracy=0.5, val_loss=1.1, val_accuracy=0.6, seconds=2)
+    text = ship.card(job, [ship.lineage(store, job.id)], [], result, result, argparse.Namespace(command=[], note=""),
+                     shipped, "this machine", looks_at=section)
+    assert text.index("## What it looks at") < text.index("## Using the file in your own program")

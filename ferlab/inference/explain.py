@@ -92,3 +92,71 @@ def overlays(faces: np.ndarray, occlusions: list[Occlusion], targets: list[int] 
     drops = [o.drop(k) for o, k in zip(occlusions, targets)]
     scale = max([MIN_SCALE, *(float(np.abs(d).max()) for d in drops)])
     return [overlay(face, drop, size=size, scale=scale) for face, drop in zip(faces, drops)]
+
+
+# Bands of rows of a 48x48 FER2013 face (aligned so that brows and eyes lie in rows 8-23, the mouth in 30-43)
+BANDS = {"brows and eyes (rows 8-23)": slice(8, 24), "nose (rows 24-29)": slice(24, 30),
+         "mouth (rows 30-43)": slice(30, 44)}
+
+
+@dataclass(frozen=True)
+class ClassMap:
+    """A class's mean occlusion map over `faces` faces the model called right, and their mean face."""
+    faces: int
+    mean_face: np.ndarray      # 48 x 48 x 1 grey levels
+    mean_drop: np.ndarray      # 48 x 48, the class's probability
+
+    def band(self, rows: slice) -> float:
+        return float(self.mean_drop[rows].mean())
+
+
+def class_maps(classify: Callable[[np.ndarray], np.ndarray], images: np.ndarray, labels: np.ndarray,
+               per_class: int = 20, batch: int = 256) -> dict[int, ClassMap]:
+    """For each class, the mean occlusion map for that class over the first `per_class` faces of
+    `images` (uint8, N x 48 x 48, in their stored order) that `classify` calls right."""
+    found: dict[int, list[int]] = {k: [] for k in range(len(CLASSES))}
+    for start in range(0, len(images), batch):
+        if all(len(v) >= per_class for v in found.values()):
+            break
+        predicted = np.asarray(classify(images[start:start + batch].astype("float32")[..., None])).argmax(axis=1)
+        for i, p in enumerate(predicted, start):
+            if p == labels[i] and len(found[int(p)]) < per_class:
+                found[int(p)].append(i)
+    out = {}
+    for k, idx in found.items():
+        if idx:
+            faces = images[idx].astype("float32")[..., None]
+            out[k] = ClassMap(len(idx), faces.mean(axis=0),
+                              np.mean([o.drop(k) for o in occlude(classify, faces)], axis=0))
+    return out
+
+
+def band_table(maps: dict[int, ClassMap]) -> str:
+    """A markdown table: each class's mean fall, in percentage points, in each band and over the
+    whole face, and the band where it falls most."""
+    lines = ["| class | faces | " + " | ".join(BANDS) + " | whole face | most in |",
+             "|---|---:|" + "---:|" * (len(BANDS) + 1) + "---|"]
+    for k, name in enumerate(CLASSES):
+        m = maps.get(k)
+        if m is None:
+            lines.append(f"| {name} | 0 |" + " |" * (len(BANDS) + 2))
+            continue
+        bands = {b: m.band(rows) for b, rows in BANDS.items()}
+        lines.append(f"| {name} | {m.faces} | " + " | ".join(f"{v * 100:.1f}" for v in bands.values())
+                     + f" | {m.mean_drop.mean() * 100:.1f} | {max(bands, key=bands.get).split(' (')[0]} |")
+    return "\n".join(lines)
+
+
+def class_picture(maps: dict[int, ClassMap], size: int = 144) -> Image.Image:
+    """Each class's mean face with its mean map over it, side by side, all on one scale (the largest
+    mean change among them), named under each with its number of faces."""
+    from PIL import ImageDraw, ImageFont
+
+    scale = max(float(np.abs(m.mean_drop).max()) for m in maps.values()) or 1.0
+    strip = Image.new("RGB", (size * len(maps), size + 22), "white")
+    draw = ImageDraw.Draw(strip)
+    font = ImageFont.load_default(size=13)
+    for col, (k, m) in enumerate(sorted(maps.items())):
+        strip.paste(Image.fromarray(overlay(m.mean_face, m.mean_drop, size=size, scale=scale)), (col * size, 0))
+        draw.text((col * size + 4, size + 3), f"{CLASSES[k]} ({m.faces})", fill="black", font=font)
+    return strip

@@ -13,11 +13,11 @@ MOUTH = (slice(30, 42), slice(18, 30))     # rows, columns of the region the toy
 
 
 def mouth_model(calls: list[int]):
-    """Class 0's logit is the mean grey of MOUTH over 40; every other class's is 0."""
+    """Class 0's logit is (the mean grey of MOUTH - 100) / 40; every other class's is 0."""
     def classify(batch: np.ndarray) -> np.ndarray:
         calls.append(len(batch))
         logits = np.zeros((len(batch), len(CLASSES)))
-        logits[:, 0] = batch[:, MOUTH[0], MOUTH[1], 0].mean(axis=(1, 2)) / 40
+        logits[:, 0] = (batch[:, MOUTH[0], MOUTH[1], 0].mean(axis=(1, 2)) - 100) / 40
         e = np.exp(logits)
         return e / e.sum(axis=1, keepdims=True)
     return classify
@@ -98,3 +98,20 @@ def test_the_shipped_model_reads_a_smile_from_the_mouth_and_fear_from_the_eyes(f
     happy, fear = mean_map["happy"], mean_map["fear"]
     assert happy[mouth].mean() > 2 * happy[eyes].mean() and happy[mouth].mean() > 0.03
     assert fear[eyes].mean() > 1.5 * fear[mouth].mean() and fear[eyes].mean() > 0.03
+
+
+def test_class_maps_average_each_class_over_the_first_faces_called_right():
+    from ferlab.inference.explain import band_table, class_maps, class_picture
+
+    calls: list[int] = []
+    images = faces_with_a_bright_mouth(9)[..., 0].astype(np.uint8)
+    images[::3] = 40                                   # a dark mouth: called disgust (the first of six ties)
+    labels = np.zeros(9, dtype=int)
+    maps = class_maps(mouth_model(calls), images, labels, per_class=4, batch=4)
+    assert list(maps) == [0] and maps[0].faces == 4     # faces 1, 2, 4, 5: the first four called right
+    assert np.allclose(maps[0].mean_face[..., 0], images[[1, 2, 4, 5]].mean(axis=0))
+    assert calls == [4, 4, 1] + [50] * 4       # reads on for the classes still short of 4, then a call a face
+    table = band_table(maps).splitlines()
+    assert len(table) == 2 + len(CLASSES) and table[2].startswith("| angry | 4 | 0.0 | ")   # no square over the brows reaches the mouth
+    assert table[2].endswith("| mouth |") and table[3] == "| disgust | 0 |" + " |" * 5
+    assert class_picture(maps, size=100).size == (100, 122)
