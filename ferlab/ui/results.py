@@ -1,6 +1,7 @@
 """A run's stored evaluation class by class: recall, precision and F1 of each run, its confusion
 matrix, and the faces behind any cell of it (frames, charts and the Leaderboard's section; nothing
-is computed again: every figure is the one stored when the run was evaluated)."""
+is computed again: every figure is the one stored when the run was evaluated; only the faces'
+occlusion maps, on request, ask the run's model again)."""
 
 from __future__ import annotations
 
