@@ -23,7 +23,8 @@ run: $(VENV)/.runtime
 # Two test processes (pytest-xdist): `make test` ran 268 tests in 8:27 on this 2-core machine, where
 # `.venv/bin/pytest tests` (one process) ran 261 in 13:32 (2026-11-28; the suite's subprocess and
 # browser tests wait more than they compute). On a later 2-core Intel Xeon host (2026-11-28, 20th session)
-# `make test` ran 279 in 19:28 and `pytest -n 3` 281 in 18:02: a third process gains little.
+# `make test` ran 279 in 19:28 (its first run there, a Streamlit server idle beside it), then 281 in
+# 14:45; `pytest -n 3` ran 281 in 18:02: a third process gains little.
 test: $(VENV)/.dev
 	$(PY) -m pytest -n 2
 
