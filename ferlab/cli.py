@@ -609,7 +609,6 @@ def _write_maps(predictor, gray, faces, folder: Path, number: int, photo: str) -
     from ferlab.inference.explain import occlude, overlays
     from ferlab.inference.predictor import crops
 
-    folder.mkdir(parents=True, exist_ok=True)
     batch = crops(gray, [f.box for f in faces])
     paths = []
     for i, (face, drawn, f) in enumerate(zip(batch, overlays(batch, occlude(predictor.classify, batch)), faces), 1):
@@ -637,9 +636,15 @@ def cmd_predict(args) -> int:
     if args.csv and (Path(args.csv).is_dir() or not Path(args.csv).expanduser().resolve().parent.is_dir()):
         print(f"error: --csv {args.csv}: name a file to write, in a folder that exists", file=sys.stderr)
         return 2
-    if args.explain and Path(args.explain).exists() and not Path(args.explain).is_dir():
-        print(f"error: --explain {args.explain} is a file: name a folder for the maps", file=sys.stderr)
-        return 2
+    if args.explain:
+        if Path(args.explain).exists() and not Path(args.explain).is_dir():
+            print(f"error: --explain {args.explain} is a file: name a folder for the maps", file=sys.stderr)
+            return 2
+        try:
+            Path(args.explain).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            print(f"error: --explain {args.explain}: cannot make that folder ({e.strerror})", file=sys.stderr)
+            return 2
     predictor = Predictor(model, detector=args.detector, tta=args.tta)
     results, rows, failed = [], [], 0
     for path in images:

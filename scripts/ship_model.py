@@ -43,7 +43,7 @@ def looks_at(split, picture: Path, per_class: int, machine: str) -> str:
     the first faces of the split it calls right (a picture written to `picture`, and a table)."""
     import time
 
-    from ferlab.inference.explain import band_table, class_maps, class_picture
+    from ferlab.inference.explain import PATCH, band_table, class_maps, class_picture
     from ferlab.inference.models import SHIPPED
     from ferlab.inference.predictor import Predictor
 
@@ -60,7 +60,7 @@ of each class it calls right, laid over their mean face:
 
 ![mean occlusion map per class]({picture.name})
 
-Mean fall of the class's probability, in percentage points, when a 12x12 square hides a part in
+Mean fall of the class's probability, in percentage points, when a {PATCH}x{PATCH} square hides a part in
 each band of rows of the 48x48 face:
 
 {band_table(maps)}

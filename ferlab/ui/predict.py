@@ -114,12 +114,13 @@ def _points(x: float) -> str:
     return f"{round(x):+d}" if round(x) else "0"
 
 
-EXPLAIN_HELP = (f"Occlusion (Zeiler & Fergus 2014): a grey {PATCH}x{PATCH} square hides one part of the 48x48 face "
-                "at a time, and the model is asked again. Red: hiding that part lowers the emotion's "
+EXPLAIN_HELP = (f"Occlusion (Zeiler & Fergus 2014): a grey {PATCH}x{PATCH} square hides one part of the 48x48 "
+                "face at a time, and the model is asked again. Red: hiding that part lowers the emotion's "
                 "probability (the model relies on it); blue: hiding it raises the probability. A photo's maps "
-                f"share one scale: the largest change among its faces, or {MIN_SCALE * 100:.0f} percentage points if "
-                "none is larger, is drawn at full strength. Each caption gives the range of the changes, in points. About 1 s "
-                "a face for the shipped model on 2 CPU cores.")
+                f"share one scale: the largest change among its faces, or {MIN_SCALE * 100:.0f} percentage "
+                "points if none is larger, is drawn at full strength. Each caption gives the range of the "
+                "changes, in points. About 1 s a face for the shipped model on 2 CPU cores "
+                "(benchmarks/occlusion.py).")
 
 
 def explain_faces(predictor, key: str, gray: np.ndarray, faces) -> None:

@@ -169,3 +169,8 @@ def test_cli_predict_writes_each_faces_occlusion_map(model_path, tmp_path, scene
                               str(model_path), "--explain", str(tmp_path / "taken")], capture_output=True, text=True,
                              timeout=300)
     assert refused.returncode == 2 and "is a file: name a folder" in refused.stderr
+    under_a_file = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "plain.png"), "--model",
+                                   str(model_path), "--explain", str(tmp_path / "taken" / "maps")], capture_output=True,
+                                  text=True, timeout=300)
+    assert under_a_file.returncode == 2 and "cannot make that folder (Not a directory)" in under_a_file.stderr
+    assert "Traceback" not in under_a_file.stderr + refused.stderr
