@@ -70,6 +70,40 @@ def ferlab(*args, cwd=None, env=None, timeout=300):
                           env=dict(os.environ, **(env or {})), timeout=timeout)
 
 
+def cli(*args, cwd=None):
+    """`ferlab ARGS` run by ferlab.cli.main in this process: its exit status, stdout and stderr as
+    ferlab() returns them, without a second process that starts TensorFlow again (8-15 s a call on a
+    2-core machine). For commands whose process itself is not under test: each command keeps at
+    least one test that runs it as a user does, with ferlab(). An exception main() lets through is
+    raised here, so a test that expects no traceback fails on it. Keras' global dtype policy (set by
+    `ferlab train --precision`) is put back afterwards."""
+    import contextlib
+    import io
+    import os
+    import subprocess
+
+    import keras
+
+    from ferlab.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    policy, here = keras.config.dtype_policy(), os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as stop:      # argparse's refusals; a message, as Python prints it
+                code = 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 1
+                if not isinstance(stop.code, int) and stop.code is not None:
+                    print(stop.code, file=err)
+    finally:
+        os.chdir(here)
+        keras.config.set_dtype_policy(policy)
+    return subprocess.CompletedProcess(["ferlab", *map(str, args)], code, out.getvalue(), err.getvalue())
+
+
 def keras_modules(path) -> set[str]:
     """The top-level packages of the classes a saved .keras file names: {"keras"} for a file that
     plain Keras reads without ferlab."""

@@ -1,4 +1,5 @@
-"""`ferlab` as a user runs it: a real subprocess, its output and exit status."""
+"""`ferlab` as a user runs it: a real subprocess, its output and exit status (or, where a real
+process of the same command is tested already, ferlab.cli.main in this one: tests.helpers.cli)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 import numpy as np
 
-from tests.helpers import ferlab, make_csv, make_folder_layout
+from tests.helpers import cli, ferlab, make_csv, make_folder_layout
 
 
 def test_help_lists_the_subcommands(tmp_path):
@@ -232,8 +233,8 @@ def test_evaluate_says_when_it_scores_a_carved_val_and_all_scores_every_face(sto
     path.write_text("emotion,pixels\n" + "".join(
         f"{k % 7},{' '.join(map(str, rng.integers(0, 256, 48 * 48)))}\n" for k in range(40)))
 
-    def evaluate(data, *extra):
-        return ferlab("evaluate", str(tmp_path / "m.keras"), "--data", data, "--json", *extra, cwd=tmp_path)
+    def evaluate(data, *extra):     # in this process: the test above runs `ferlab evaluate` as a process
+        return cli("evaluate", str(tmp_path / "m.keras"), "--data", data, "--json", *extra, cwd=tmp_path)
 
     refused = evaluate(str(path))
     assert refused.returncode == 2

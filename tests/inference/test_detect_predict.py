@@ -13,6 +13,7 @@ from PIL import Image
 
 from ferlab.inference.detect import Box, detect
 from tests.conftest import FER2013, PHOTOS
+from tests.helpers import cli
 
 # Faces visible in each photo, counted by eye: bbt1 4, bbt2 3 (one small in the background), bbt4 6.
 CENTRES = {"bbt1.jpg": [(258, 195), (523, 235), (773, 200), (1045, 150)],
@@ -109,8 +110,8 @@ def test_no_face_found_and_cli_predict(model_path, tmp_path, scene):
     assert out.returncode == 0, out.stderr
     results = json.loads(out.stdout)["results"]
     assert [len(r["faces"]) for r in results] == [2, 0]
-    text = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "plain.png"), str(tmp_path / "bad.jpg"),
-                           "--model", str(model_path), "--whole"], capture_output=True, text=True, timeout=300)
+    # the calls below run ferlab.cli.main in this process (tests.helpers.cli): the one above is a real process
+    text = cli("predict", tmp_path / "plain.png", tmp_path / "bad.jpg", "--model", model_path, "--whole")
     assert text.returncode == 1  # one file could not be read
     assert "plain.png: 1 face(s) (whole image)" in text.stdout
     assert "bad.jpg is empty (0 bytes)" in text.stderr and "Traceback" not in text.stderr
@@ -121,9 +122,8 @@ def test_no_face_found_and_cli_predict(model_path, tmp_path, scene):
     Image.new("L", (60, 60), 90).save(album / "day 2" / "a.PNG")
     (album / "notes.txt").write_text("not a photo")
     (tmp_path / "none").mkdir()
-    out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(album), str(tmp_path / "plain.png"),
-                          "--model", str(model_path), "--detector", "haar", "--whole", "--json",
-                          "--csv", str(tmp_path / "faces.csv")], capture_output=True, text=True, timeout=300)
+    out = cli("predict", album, tmp_path / "plain.png", "--model", model_path, "--detector", "haar", "--whole",
+              "--json", "--csv", tmp_path / "faces.csv")
     assert out.returncode == 0, out.stderr
     results = json.loads(out.stdout)["results"]
     assert [(Path(r["image"]).name, len(r["faces"])) for r in results] == [("b.jpg", 2), ("a.PNG", 1), ("plain.png", 1)]
@@ -136,14 +136,11 @@ def test_no_face_found_and_cli_predict(model_path, tmp_path, scene):
     for row, face in zip(table.itertuples(index=False), [f for r in results for f in r["faces"]]):
         assert [row.x, row.y, row.width, row.height] == face["box"] and row.label == face["label"]
         assert [getattr(row, c) for c in face["probabilities"]] == list(face["probabilities"].values())
-    out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(album), "--model", str(model_path),
-                          "--csv", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    out = cli("predict", album, "--model", model_path, "--csv", tmp_path)
     assert out.returncode == 2 and "name a file to write" in out.stderr and "Traceback" not in out.stderr
-    out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "none"), "--model", str(model_path)],
-                         capture_output=True, text=True, timeout=300)
+    out = cli("predict", tmp_path / "none", "--model", model_path)
     assert out.returncode == 2 and "none is a folder with no image files" in out.stderr
-    evaluated = subprocess.run([sys.executable, "-m", "ferlab", "evaluate", str(model_path), "--data", "demo", "--json"],
-                               capture_output=True, text=True, timeout=300)
+    evaluated = cli("evaluate", model_path, "--data", "demo", "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["n"] > 0
 
@@ -152,9 +149,8 @@ def test_cli_predict_writes_each_faces_occlusion_map(model_path, tmp_path, scene
     Image.fromarray(scene).save(tmp_path / "faces.png")
     Image.new("RGB", (300, 200), (200, 180, 40)).save(tmp_path / "plain.png")
     maps = tmp_path / "maps"
-    out = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "faces.png"), str(tmp_path / "plain.png"),
-                          "--model", str(model_path), "--detector", "haar", "--json", "--explain", str(maps)],
-                         capture_output=True, text=True, timeout=300)
+    out = cli("predict", tmp_path / "faces.png", tmp_path / "plain.png", "--model", model_path, "--detector", "haar",
+              "--json", "--explain", maps)       # in this process: the test above runs `ferlab predict` as one
     assert out.returncode == 0, out.stderr
     faces = json.loads(out.stdout)["results"][0]["faces"]
     assert len(faces) == 2 and "2 occlusion map(s) written to" in out.stderr
@@ -165,12 +161,8 @@ def test_cli_predict_writes_each_faces_occlusion_map(model_path, tmp_path, scene
         plain, mapped = drawn[:, :192].astype(int), drawn[:, 192:].astype(int)
         assert (plain[..., 0] == plain[..., 2]).all() and (mapped[..., 0] != mapped[..., 2]).any()
     (tmp_path / "taken").write_text("")
-    refused = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "plain.png"), "--model",
-                              str(model_path), "--explain", str(tmp_path / "taken")], capture_output=True, text=True,
-                             timeout=300)
+    refused = cli("predict", tmp_path / "plain.png", "--model", model_path, "--explain", tmp_path / "taken")
     assert refused.returncode == 2 and "is a file: name a folder" in refused.stderr
-    under_a_file = subprocess.run([sys.executable, "-m", "ferlab", "predict", str(tmp_path / "plain.png"), "--model",
-                                   str(model_path), "--explain", str(tmp_path / "taken" / "maps")], capture_output=True,
-                                  text=True, timeout=300)
+    under_a_file = cli("predict", tmp_path / "plain.png", "--model", model_path, "--explain", tmp_path / "taken" / "maps")
     assert under_a_file.returncode == 2 and "cannot make that folder (Not a directory)" in under_a_file.stderr
     assert "Traceback" not in under_a_file.stderr + refused.stderr

@@ -91,7 +91,7 @@ def test_kill_9_mid_epoch_resumes_from_checkpoint_without_lost_or_double_epochs(
     epochs = 8
     job = submit(store, "train", replace(spec, data="demo", epochs=epochs).to_dict())
     kills = 0
-    for _ in range(3):
+    for _ in range(2):                       # two kills: the second resumes a resumed run
         worker = start_worker(stale=2.0)
         trial = wait_for(lambda: store.list_trials(job.id), 120, "the trial")[0]
         before = store.count_epochs(trial.id)
@@ -141,7 +141,7 @@ def test_a_crashing_child_fails_its_job_and_the_worker_goes_on(store, spec):
 
 
 def test_background_train_starts_a_detached_worker_and_logs(store, data):
-    out = subprocess.run([sys.executable, "-m", "ferlab", "train", "--preset", "paper-4conv-baseline", "--data",
+    out = subprocess.run([sys.executable, "-m", "ferlab", "train", "--preset", "demo-quick", "--data",
                           data, "--epochs", "1", "--precision", "float32", "--background"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -182,7 +182,7 @@ def test_a_killed_foreground_run_is_marked_stopped_and_resumes(store, spec, caps
 
     from ferlab.cli import main
     from ferlab.runner import reap_foreground
-    from tests.helpers import ferlab
+    from tests.helpers import cli
 
     run = ("import json, sys; from ferlab.store import Store; from ferlab.training.fit import train; "
            "from ferlab.training.spec import TrainSpec; train(Store(), TrainSpec.from_dict(json.loads(sys.argv[1])))")
@@ -213,7 +213,7 @@ def test_a_killed_foreground_run_is_marked_stopped_and_resumes(store, spec, caps
     for j in (other, mine):
         store.set_job_status(j.id, "cancelled")
 
-    resumed = ferlab("train", "--resume", str(job.id), "--json", timeout=600)
+    resumed = cli("train", "--resume", job.id, "--json")      # `ferlab train --resume`, in this process
     assert resumed.returncode == 0, resumed.stderr
     done = store.get_job(job.id)
     assert done.status == "completed" and done.worker.startswith("foreground:")
