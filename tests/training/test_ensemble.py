@@ -12,21 +12,15 @@ import pytest
 from ferlab.training.ensemble import build_ensemble
 from ferlab.training.fit import train
 from ferlab.training.spec import EnsembleSpec
-from tests.helpers import ferlab, keras_modules
+from tests.helpers import cli, ferlab, keras_modules
 
 
 def quiet(_line):
     pass
 
 
-@pytest.fixture
-def two_models(store, tiny_spec):
-    """Two tiny models trained from different seeds: (job id, model path) each."""
-    runs = [train(store, replace(tiny_spec, seed=seed), verbose=0, log=quiet) for seed in (3, 4)]
-    return [(r.job_id, str(r.model_path)) for r in runs]
-
-
-def test_the_ensemble_is_the_mean_of_its_members_and_is_stored_like_a_model(store, tiny_data, two_models):
+def test_the_ensemble_is_the_mean_of_its_members_and_is_stored_like_a_model(paired):
+    store, tiny_data, two_models = paired.store, paired.data, paired.models
     paths = [p for _, p in two_models]
     result = build_ensemble(store, EnsembleSpec(data=tiny_data, members=tuple(paths)), log=quiet)
 
@@ -61,7 +55,8 @@ def test_the_ensemble_is_the_mean_of_its_members_and_is_stored_like_a_model(stor
     assert row["with flip TTA"] == result.evaluation_tta.accuracy     # both figures of the stored model
 
 
-def test_bad_members_get_a_clear_error_and_a_failed_job(store, tiny_data, two_models, tmp_path):
+def test_bad_members_get_a_clear_error_and_a_failed_job(paired, tmp_path):
+    store, tiny_data, two_models = paired.store, paired.data, paired.models
     path = two_models[0][1]
     assert EnsembleSpec(tiny_data, (path,)).errors() == {
         "members": "an ensemble needs at least two models (or one, with flip)"}
@@ -80,7 +75,8 @@ def test_bad_members_get_a_clear_error_and_a_failed_job(store, tiny_data, two_mo
     assert "does not exist" in failed[0].error and "is not a FER2013 model" in failed[1].error
 
 
-def test_cli_takes_job_numbers_and_prints_json(store, tiny_data, two_models, tmp_path):
+def test_cli_takes_job_numbers_and_prints_json(paired, tmp_path):
+    store, tiny_data, two_models = paired.store, paired.data, paired.models
     (a, path_a), (b, path_b) = two_models
     r = ferlab("ensemble", str(a), str(b), "--data", tiny_data, "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -91,14 +87,14 @@ def test_cli_takes_job_numbers_and_prints_json(store, tiny_data, two_models, tmp
     row = next(line.split() for line in listed if line.split()[0] == str(out["job"]))
     assert row[1:5] == ["ensemble", "completed", "0", "-"] and " ".join(row).endswith(f"ensemble: job-{a} + job-{b}")
 
-    r = ferlab("ensemble", str(a), "--data", tiny_data, cwd=tmp_path)
+    r = cli("ensemble", str(a), "--data", tiny_data, cwd=tmp_path)    # in this process: the call above is a real one
     assert r.returncode == 2 and "an ensemble needs at least two models" in r.stderr
-    r = ferlab("ensemble", str(a), "999", "--data", tiny_data, cwd=tmp_path)
+    r = cli("ensemble", str(a), "999", "--data", tiny_data, cwd=tmp_path)
     assert r.returncode == 2 and "999" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_an_ensemble_as_a_member_adds_all_its_models_or_the_one_named(store, tiny_data, tiny_spec, two_models,
-                                                                     tmp_path):
+def test_an_ensemble_as_a_member_adds_all_its_models_or_the_one_named(paired, tmp_path):
+    store, tiny_data, tiny_spec, two_models = paired.store, paired.data, paired.spec, paired.models
     pair = build_ensemble(store, EnsembleSpec(tiny_data, tuple(p for _, p in two_models)), log=quiet)
     third = train(store, replace(tiny_spec, seed=5), verbose=0, log=quiet)
     trio = build_ensemble(store, EnsembleSpec(tiny_data, (str(pair.model_path), str(third.model_path))), log=quiet)
@@ -126,14 +122,14 @@ def test_an_ensemble_as_a_member_adds_all_its_models_or_the_one_named(store, tin
         build_ensemble(store, EnsembleSpec(tiny_data, (f"{third.model_path}#1", str(pair.model_path))), log=quiet)
     with pytest.raises(ValueError, match=r"averages 2 models \(#1 to #2\)"):
         build_ensemble(store, EnsembleSpec(tiny_data, (f"{pair.model_path}#3", str(third.model_path))), log=quiet)
-    r = ferlab("ensemble", f"{pair.job_id}#1", str(third.job_id), "--data", tiny_data, "--json", cwd=tmp_path)
+    r = cli("ensemble", f"{pair.job_id}#1", str(third.job_id), "--data", tiny_data, "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert [m["path"] for m in json.loads(r.stdout)["members"]] == [f"{pair.model_path}#1", str(third.model_path)]
 
 
 
-def test_flip_averages_each_model_with_the_mirror_image_inside_the_saved_model(store, tiny_data, two_models,
-                                                                               tmp_path):
+def test_flip_averages_each_model_with_the_mirror_image_inside_the_saved_model(paired, tmp_path):
+    store, tiny_data, two_models = paired.store, paired.data, paired.models
     from ferlab.data import load_dataset
     from ferlab.inference.predictor import Predictor
     from ferlab.models.ensemble import mirrors_faces
@@ -176,7 +172,7 @@ def test_flip_averages_each_model_with_the_mirror_image_inside_the_saved_model(s
     assert EnsembleSpec.from_dict({"data": tiny_data, "members": paths}).flip is False   # specs stored before
 
     # one model is enough with --flip; an ensemble given as a member keeps its members, not its mirroring
-    r = ferlab("ensemble", str(two_models[0][0]), "--data", tiny_data, "--flip", "--json", cwd=tmp_path)
+    r = cli("ensemble", str(two_models[0][0]), "--data", tiny_data, "--flip", "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     one = keras.saving.load_model(json.loads(r.stdout)["model"], safe_mode=True)
     expected = np.mean([singles[0].predict(v, verbose=0) for v in (faces, mirrored)], axis=0)
@@ -188,13 +184,12 @@ def test_flip_averages_each_model_with_the_mirror_image_inside_the_saved_model(s
     np.testing.assert_allclose(again_model.predict(faces, verbose=0), expected, atol=1e-6)
 
 
-def test_attach_names_a_run_model_file_after_checking_it_against_the_run(store, tiny_spec, tmp_path):
+def test_attach_names_a_run_model_file_after_checking_it_against_the_run(paired, tmp_path):
     """A run trained elsewhere gets its model file back only if the file predicts what the run recorded."""
     from ferlab.store.models import SqlArtifact
     from ferlab.training.attach import AttachError, attach_model
 
-    run = train(store, replace(tiny_spec, seed=3), verbose=0, log=quiet)
-    job, path = run.job_id, str(run.model_path)
+    store, (job, path) = paired.store, paired.models[0]
     [art] = store.list_artifacts(store.list_trials(job)[0].id)
     with store.session() as s:                 # as a run whose runs.db came back without its files
         row = s.get(SqlArtifact, art.id)
@@ -229,7 +224,8 @@ def test_attach_names_a_run_model_file_after_checking_it_against_the_run(store, 
         attach_model(store, job, moved)
 
 
-def test_an_ensemble_records_which_runs_its_members_were_when_it_was_made(store, tiny_data, two_models):
+def test_an_ensemble_records_which_runs_its_members_were_when_it_was_made(paired):
+    store, tiny_data, two_models = paired.store, paired.data, paired.models
     from ferlab.store.reference import export_runs, owner_keys, recorded_member_keys, run_key
 
     (a, path_a), (b, path_b) = two_models

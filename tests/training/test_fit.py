@@ -317,15 +317,16 @@ def test_whether_bf16_pays_is_measured_once_per_machine_and_kept(monkeypatch, tm
 
 
 def test_train_and_evaluate_from_the_cli(store, tiny_data, tmp_path):
-    from tests.helpers import make_folder_layout
+    from tests.helpers import cli, make_folder_layout
 
-    out = ferlab("train", "--preset", "paper-4conv-baseline", "--data", tiny_data, "--epochs", "1",
+    # training as a user runs it (a process of its own); evaluate's calls run in this one
+    out = ferlab("train", "--preset", "demo-quick", "--data", tiny_data, "--epochs", "1",
                  "--precision", "float32", "--json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["status"] == "completed" and result["model"].endswith("model.keras")
 
-    ev = ferlab("evaluate", result["model"], "--data", tiny_data, "--json")
+    ev = cli("evaluate", result["model"], "--data", tiny_data, "--json")
     assert ev.returncode == 0, ev.stderr
     report = json.loads(ev.stdout)
     assert report["split"] == "test" and report["n"] == 70
@@ -333,18 +334,18 @@ def test_train_and_evaluate_from_the_cli(store, tiny_data, tmp_path):
     assert sum(map(sum, report["confusion"])) == 70
 
     make_folder_layout(tmp_path / "held_out", {"test": 2})   # a layout with only a test split
-    text = ferlab("evaluate", result["model"], "--data", str(tmp_path / "held_out"))
+    text = cli("evaluate", result["model"], "--data", str(tmp_path / "held_out"))
     assert text.returncode == 0, text.stderr
     assert "on 14 images" in text.stdout and "confusion matrix (rows: true, columns: predicted)" in text.stdout
-    shifted = ferlab("evaluate", result["model"], "--data", tiny_data, "--tta", "shift", "--json",
-                     "--against", result["model"])
+    shifted = cli("evaluate", result["model"], "--data", tiny_data, "--tta", "shift", "--json",
+                  "--against", result["model"])
     assert shifted.returncode == 0, shifted.stderr
     report = json.loads(shifted.stdout)
     assert report["tta"] == "shift"
     assert report["against"]["difference"] == 0 and report["against"]["only_this"] == report["against"]["only_other"] == 0
-    bad = ferlab("evaluate", result["model"], "--data", tiny_data, "--tta", "rotate")
+    bad = cli("evaluate", result["model"], "--data", tiny_data, "--tta", "rotate")
     assert bad.returncode == 2 and "invalid choice: 'rotate'" in bad.stderr
-    missing = ferlab("evaluate", result["model"], "--data", tiny_data, "--against", str(tmp_path / "none.keras"))
+    missing = cli("evaluate", result["model"], "--data", tiny_data, "--against", str(tmp_path / "none.keras"))
     assert missing.returncode == 2 and "none.keras does not exist" in missing.stderr
 
 
@@ -397,19 +398,19 @@ def test_plain_and_flip_from_two_passes_equal_the_separate_evaluations():
 def test_demo_quick_learns_the_demo_set(store):
     """The demo set is learnable in seconds, and inference does not collapse to one class
     (BatchNorm's moving statistics settle within the few steps a small data set gives)."""
-    result = train(store, preset("demo-quick", data="demo", epochs=4, precision="float32"), verbose=0,
+    result = train(store, preset("demo-quick", data="demo", epochs=3, precision="float32"), verbose=0,
                    log=lambda _: None)
     assert result.best_val_accuracy > 0.5          # chance is 1/7
     predicted = np.array(result.evaluation.confusion).sum(axis=0)
     assert (predicted > 0).sum() >= 5               # not one class for everything
 
 
-def test_warm_start_copies_a_trained_models_weights_and_refuses_another_shape(store, tiny_spec):
+def test_warm_start_copies_a_trained_models_weights_and_refuses_another_shape(paired):
     from ferlab.training.fit import build_for
 
-    first = train(store, tiny_spec, verbose=0, log=lambda _: None)
-    source = keras.saving.load_model(first.model_path)
-    warm = replace(tiny_spec, init_from=str(first.model_path), learning_rate=1e-4, seed=4)
+    store, tiny_spec, (_, first_model) = paired.store, paired.spec, paired.models[0]
+    source = keras.saving.load_model(first_model)
+    warm = replace(tiny_spec, init_from=first_model, learning_rate=1e-4, seed=4)
     for got, want in zip(build_for(warm).get_weights(), source.get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)   # batch-norm statistics too
     cold = build_for(replace(warm, init_from=None))
@@ -417,7 +418,7 @@ def test_warm_start_copies_a_trained_models_weights_and_refuses_another_shape(st
 
     second = train(store, warm, verbose=0, log=lambda _: None)
     assert second.status == "completed"
-    assert store.get_job(second.job_id).spec["init_from"] == str(first.model_path)
+    assert store.get_job(second.job_id).spec["init_from"] == first_model
 
     wider = replace(warm, model=replace(warm.model, filters=(16, 8, 8, 8)))
     with pytest.raises(ValueError, match="do not match this spec's model"):
@@ -426,19 +427,18 @@ def test_warm_start_copies_a_trained_models_weights_and_refuses_another_shape(st
     assert replace(warm, init_from="weights.h5").errors() == {"init_from": "'weights.h5' is not a .keras model file"}
 
 
-def test_warm_start_from_one_model_of_an_ensemble(store, tiny_spec, tmp_path):
+def test_warm_start_from_one_model_of_an_ensemble(paired, tmp_path):
     """An ensemble (the shipped default model is one) is a start only with the member named."""
     from ferlab.models.ensemble import average_models
     from ferlab.training.fit import build_for
 
-    first = train(store, tiny_spec, verbose=0, log=lambda _: None)
-    second = train(store, replace(tiny_spec, seed=5), verbose=0, log=lambda _: None)
-    members = [keras.saving.load_model(r.model_path) for r in (first, second)]
+    tiny_spec, [(_, first_model), (_, second_model)] = paired.spec, paired.models
+    members = [keras.saving.load_model(p) for p in (first_model, second_model)]
     path = tmp_path / "pair.keras"
     average_models(members).save(path)
     from ferlab.inference.models import member_count   # what the Experiments form asks a member of
     (tmp_path / "broken.keras").write_bytes(b"not a zip")
-    assert [member_count(p) for p in (path, first.model_path, tmp_path / "broken.keras")] == [2, 1, 1]
+    assert [member_count(p) for p in (path, first_model, tmp_path / "broken.keras")] == [2, 1, 1]
     warm = replace(tiny_spec, init_from=str(path), init_member=2, seed=6)
     for got, want in zip(build_for(warm).get_weights(), members[1].get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)
@@ -450,30 +450,30 @@ def test_warm_start_from_one_model_of_an_ensemble(store, tiny_spec, tmp_path):
     with pytest.raises(ValueError, match=r"averages 2 models \(1 to 2\)"):
         build_for(replace(warm, init_member=3))
     with pytest.raises(ValueError, match="is one model, not an ensemble; drop the member number"):
-        build_for(replace(warm, init_from=str(first.model_path)))
+        build_for(replace(warm, init_from=first_model))
     assert "init_member" in replace(warm, init_from=None).errors()
     assert replace(warm, init_member=0).errors() == {"init_member": "ensemble members are numbered from 1"}
 
 
-def test_init_from_a_job_number_on_the_cli(store, tiny_spec, capsys, monkeypatch):
+def test_init_from_a_job_number_on_the_cli(paired, capsys, monkeypatch):
     import ferlab.runner
     from ferlab.cli import main
 
     monkeypatch.setattr(ferlab.runner, "ensure_worker", lambda store: None)  # keep the job queued
-    first = train(store, tiny_spec, verbose=0, log=lambda _: None)
+    store, tiny_spec, (first_job, first_model) = paired.store, paired.spec, paired.models[0]
     assert main(["train", "--preset", "paper-4conv-baseline", "--data", tiny_spec.data, "--epochs", "1",
-                 "--learning-rate", "0.0005", "--warmup-epochs", "0", "--init-from", str(first.job_id),
+                 "--learning-rate", "0.0005", "--warmup-epochs", "0", "--init-from", str(first_job),
                  "--background"]) == 0
     queued = store.list_jobs(status="queued")[0]
-    assert queued.spec["init_from"] == str(first.model_path) and queued.spec["learning_rate"] == 0.0005
+    assert queued.spec["init_from"] == first_model and queued.spec["learning_rate"] == 0.0005
     assert queued.spec["init_member"] is None
     assert main(["train", "--preset", "paper-4conv-baseline", "--data", tiny_spec.data, "--epochs", "1",
-                 "--init-from", str(first.job_id), "--init-member", "2", "--background"]) == 0
+                 "--init-from", str(first_job), "--init-member", "2", "--background"]) == 0
     assert store.list_jobs(status="queued")[0].spec["init_member"] == 2
     assert main(["train", "--preset", "paper-4conv-baseline", "--data", tiny_spec.data, "--epochs", "1",
-                 "--distill-from", str(first.job_id), "--distill-weight", "0.3", "--background"]) == 0
+                 "--distill-from", str(first_job), "--distill-weight", "0.3", "--background"]) == 0
     taught = store.list_jobs(status="queued")[0].spec
-    assert (taught["distill_from"], taught["distill_weight"]) == (str(first.model_path), 0.3)
+    assert (taught["distill_from"], taught["distill_weight"]) == (first_model, 0.3)
 
     assert main(["train", "--data", tiny_spec.data, "--init-from", str(queued.id)]) == 2
     assert f"job {queued.id} has no saved model to start from" in capsys.readouterr().err
@@ -481,30 +481,32 @@ def test_init_from_a_job_number_on_the_cli(store, tiny_spec, capsys, monkeypatch
     assert "no model file at missing.keras" in capsys.readouterr().err
 
 
-def test_distillation_fits_a_mix_of_true_labels_and_the_teachers_probabilities(store, tiny_spec, monkeypatch):
+def test_distillation_fits_a_mix_of_true_labels_and_the_teachers_probabilities(paired, monkeypatch):
+    from pathlib import Path
+
     from ferlab.training import distill
     from ferlab.training.evaluate import predict_proba
     from ferlab.training.fit import one_hot, run_dir_for
 
-    teacher = train(store, tiny_spec, verbose=0, log=lambda _: None)
+    store, tiny_spec, teacher_model = paired.store, paired.spec, Path(paired.models[0][1])
     fitted_on = []
     fit = keras.Model.fit
     monkeypatch.setattr(keras.Model, "fit", lambda self, x, y, **kw: fitted_on.append(y) or fit(self, x, y, **kw))
-    student = replace(tiny_spec, seed=7, distill_from=str(teacher.model_path), distill_weight=0.25)
+    student = replace(tiny_spec, seed=7, distill_from=str(teacher_model), distill_weight=0.25)
     logged = []
     result = train(store, student, verbose=0, log=logged.append)
     assert result.status == "completed" and any("distilling from" in line for line in logged)
 
     from ferlab.data import load_dataset
     faces = load_dataset(store, tiny_spec.data)["train"]
-    expected = predict_proba(keras.saving.load_model(teacher.model_path), faces.images, tta="flip")
+    expected = predict_proba(keras.saving.load_model(teacher_model), faces.images, tta="flip")
     kept = np.load(run_dir_for(result.job_id) / distill.TEACHER_FILE)
     np.testing.assert_allclose(kept, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fitted_on[0], 0.75 * one_hot(faces.labels) + 0.25 * kept, rtol=1e-6)
     assert fitted_on[0].sum(axis=1) == pytest.approx(1.0, abs=1e-5)
     # A resumed run reads the teacher's probabilities back instead of loading the teacher again.
     monkeypatch.setattr(keras.saving, "load_model", lambda *a, **k: pytest.fail("teacher loaded again"))
-    again = distill.teacher_probabilities(teacher.model_path, faces.images, run_dir_for(result.job_id))
+    again = distill.teacher_probabilities(teacher_model, faces.images, run_dir_for(result.job_id))
     np.testing.assert_array_equal(again, kept)
 
 
