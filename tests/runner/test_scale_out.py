@@ -99,7 +99,7 @@ POLLER = textwrap.dedent("""
 def test_sqlite_under_load_never_reports_locked(store, db_url):
     from ferlab.ui.tables import curves_frame, job_trial_labels, jobs_frame
 
-    seconds = 20
+    seconds = 12
     procs = [subprocess.Popen([sys.executable, "-c", code, db_url, str(seconds)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for code in (WRITER, POLLER)]
     reads = 0
