@@ -1,6 +1,7 @@
 """Live video: detect on a downscaled frame, classify every face in one call, smooth each face's
-probabilities over a few frames, draw, and keep a frames-per-second figure. No streamlit here:
-the Predict page hands `callback` to streamlit-webrtc, which drops frames while this is busy."""
+probabilities over a few frames, draw, and keep a frames-per-second figure and the last frame (a
+still to look at closer). No streamlit here: the Predict page hands `callback` to
+streamlit-webrtc, which drops frames while this is busy."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ import numpy as np
 from ferlab.inference.detect import Box, detect
 from ferlab.inference.draw import annotate
 from ferlab.inference.predictor import FacePrediction, Predictor
+
+
+@dataclass(frozen=True)
+class Still:
+    """A frame as processed: its pixels (RGB and grey) and the face boxes found in it."""
+    rgb: np.ndarray
+    gray: np.ndarray
+    boxes: tuple[Box, ...]
 
 
 @dataclass
@@ -32,6 +41,7 @@ class FrameProcessor:
         self._tracks: list[_Track] = []
         self._times: deque[float] = deque(maxlen=30)
         self._lock = threading.Lock()
+        self._still: Still | None = None
         self.frames = 0
         # compile the model's predict step now, not on the first video frame
         self.predictor.classify(np.zeros((1, 48, 48, 1), dtype="float32"))
@@ -69,12 +79,19 @@ class FrameProcessor:
         self._tracks = tracks
         return out
 
+    def still(self) -> Still | None:
+        """The last frame processed; None before the first."""
+        with self._lock:
+            return self._still
+
     def process_rgb(self, rgb: np.ndarray) -> np.ndarray:
         gray = (rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114).astype(np.uint8)
-        faces = self._smooth(self.predictor.predict_gray(gray, self._boxes(gray)))
+        boxes = self._boxes(gray)
+        faces = self._smooth(self.predictor.predict_gray(gray, boxes))
         with self._lock:
             self._times.append(time.monotonic())
             self.frames += 1
+            self._still = Still(rgb, gray, tuple(boxes))     # annotate draws on a copy: rgb stays as it came
         return annotate(rgb, faces)
 
     def callback(self, frame):

@@ -201,3 +201,31 @@ def webcam_tab(predictor) -> None:
             st.metric("Frames per second (processed)", f"{processor.fps:.1f}")
 
     fps()
+    if ctx.state.playing and st.button(
+            "Explain the current frame", key="webcam_explain",
+            help="Takes the frame now on screen and shows what each face's label rests on, which is too slow "
+                 "to do for every frame of live video. " + EXPLAIN_HELP):
+        still = processor.still()
+        if still is None:
+            st.warning("No frame has come through yet: wait for the video, then try again.")
+        else:
+            st.session_state.webcam_still = (str(predictor.model_path), still)
+    kept = st.session_state.get("webcam_still")
+    if kept is not None and kept[0] == str(predictor.model_path):     # taken with the model chosen now
+        webcam_still(predictor, kept[1])
+
+
+def webcam_still(predictor, still) -> None:
+    """A frame taken from the video: its faces classified on that frame alone (the video smooths
+    over frames) and each face's occlusion map."""
+    st.subheader("The frame taken")
+    if not still.boxes:
+        st.info("No face was found in that frame: face the camera and take another.")
+        st.image(still.rgb, width=480)
+        return
+    with friendly_errors("Explaining the frame"):
+        faces = predictor.predict_gray(still.gray, list(still.boxes))
+        left, right = st.columns([3, 2])
+        left.image(annotate(still.rgb, faces, numbered=len(faces) > 1), width="stretch")
+        right.altair_chart(bars(faces), width="content")
+        explain_faces(predictor, "webcam", still.gray, faces)

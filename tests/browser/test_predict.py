@@ -1,5 +1,6 @@
 """Predict in a real browser: a photo upload, and Chromium's fake camera streaming a video made
-from a real photo through streamlit-webrtc, with labels drawn on the returned video."""
+from a real photo through streamlit-webrtc, with labels drawn on the returned video and a frame
+taken from it explained."""
 
 from __future__ import annotations
 
@@ -126,8 +127,20 @@ def test_fake_camera_streams_and_labels_appear(app_server, pw, model_in_store, p
             page.wait_for_timeout(1000)
         (ARTIFACTS / "predict-webcam.png").write_bytes(shot)
         page.screenshot(path=str(ARTIFACTS / "predict-webcam-page.png"), full_page=True)
+        assert drawn > baseline + 500, "no label drawn on the returned video"
+        # a frame taken from the video: its faces, each with its occlusion map and caption
+        page.get_by_role("button", name="Explain the current frame").click()
+        page.get_by_role("heading", name="The frame taken").wait_for(timeout=60_000)
+        captions = page.get_by_text(re.compile(r"^face \d+: \w+ \d+%, a part hidden: ([-+]\d+|0) to ([-+]\d+|0) points$"))
+        captions.first.wait_for(timeout=120_000)
+        numbers = [int(re.match(r"face (\d+)", c)[1]) for c in captions.all_inner_texts()]
+        assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 4    # bbt4: 6 faces, haar finds them
+        assert page.locator("[data-testid='stException']").count() == 0
+        page.mouse.move(0, 0)                      # the button's help off the picture
+        captions.last.scroll_into_view_if_needed()
+        page.wait_for_timeout(3000)                 # the maps load after their captions
+        page.screenshot(path=str(ARTIFACTS / "predict-webcam-still.png"))
         browser.close()
-    assert drawn > baseline + 500, "no label drawn on the returned video"
 
 
 def test_download_gives_a_file_plain_keras_reads(app_server, page, tmp_path):

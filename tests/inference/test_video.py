@@ -1,0 +1,58 @@
+"""The webcam's frame processor without a browser: frames in, labelled frames out, and the last
+frame kept as a still for a closer look."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import FER2013
+
+
+@pytest.fixture(scope="module")
+def processor(tmp_path_factory):
+    import keras
+
+    from ferlab.inference.predictor import Predictor
+    from ferlab.inference.video import FrameProcessor
+    from ferlab.models.builders import build_model
+    from tests.helpers import tiny_model
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("m") / "tiny.keras"
+    build_model(tiny_model()).save(path)
+    return FrameProcessor(Predictor(path, detector="haar"), detector="haar")
+
+
+def scene_rgb() -> np.ndarray:
+    """Two real FER2013 faces pasted into a 640x480 frame."""
+    files = sorted((FER2013 / "val" / "happy").glob("*.jpg"))[:2] if (FER2013 / "val").is_dir() else []
+    if len(files) < 2:
+        pytest.skip("FER2013 not found")
+    canvas = Image.new("L", (640, 480), 120)
+    for f, x in zip(files, (60, 380)):
+        canvas.paste(Image.open(f).convert("L").resize((160, 160)), (x, 150))
+    return np.asarray(canvas.convert("RGB"))
+
+
+def test_a_frame_without_faces_is_kept_as_it_came(processor):
+    frame = np.full((240, 320, 3), (200, 180, 40), dtype=np.uint8)
+    out = processor.process_rgb(frame)
+    still = processor.still()
+    assert np.array_equal(out, frame) and still.boxes == ()
+    assert still.rgb is frame and still.gray.shape == (240, 320) and (still.gray == still.gray[0, 0]).all()
+
+
+def test_the_last_frame_is_kept_undrawn_with_its_face_boxes(processor):
+    from ferlab.inference.predictor import crops
+
+    frame = scene_rgb()
+    before = processor.frames
+    out = processor.process_rgb(frame)
+    still = processor.still()
+    assert processor.frames == before + 1
+    assert len(still.boxes) == 2 and sorted(b.x < 320 for b in still.boxes) == [False, True]  # one face each side
+    assert not np.array_equal(out, frame)                        # labels drawn on what goes back
+    assert np.array_equal(still.rgb, scene_rgb())                # and not on the still
+    assert crops(still.gray, list(still.boxes)).shape == (2, 48, 48, 1)
