@@ -56,3 +56,44 @@ def test_the_last_frame_is_kept_undrawn_with_its_face_boxes(processor):
     assert not np.array_equal(out, frame)                        # labels drawn on what goes back
     assert np.array_equal(still.rgb, scene_rgb())                # and not on the still
     assert crops(still.gray, list(still.boxes)).shape == (2, 48, 48, 1)
+
+
+def still_page(model: str, blank: bool) -> None:
+    """The Predict page's part for a frame taken from the webcam, on a frame made here."""
+    import numpy as np
+    from PIL import Image
+
+    from ferlab.inference.predictor import Predictor
+    from ferlab.inference.video import FrameProcessor
+    from ferlab.ui.predict import webcam_still
+    from tests.conftest import FER2013
+
+    if blank:
+        frame = np.full((240, 320, 3), 90, dtype=np.uint8)
+    else:
+        canvas = Image.new("L", (640, 480), 120)
+        for f, x in zip(sorted((FER2013 / "val" / "happy").glob("*.jpg"))[:2], (60, 380)):
+            canvas.paste(Image.open(f).convert("L").resize((160, 160)), (x, 150))
+        frame = np.asarray(canvas.convert("RGB"))
+    processor = FrameProcessor(Predictor(model, detector="haar"), detector="haar")
+    processor.process_rgb(frame)
+    webcam_still(processor.predictor, processor.still())
+
+
+@pytest.mark.parametrize("blank", [True, False], ids=["no face", "two faces"])
+def test_a_frame_taken_shows_its_faces_and_their_maps_or_says_it_has_none(processor, blank):
+    from streamlit.testing.v1 import AppTest
+
+    if not blank:
+        scene_rgb()                                  # skips without FER2013
+    at = AppTest.from_function(still_page, args=(str(processor.predictor.model_path), blank),
+                               default_timeout=120).run()
+    assert not at.exception
+    assert [h.value for h in at.subheader] == ["The frame taken"]
+    if blank:
+        assert "No face was found in that frame" in at.info[0].value
+    else:
+        assert len(at.get("image")) == 2               # the frame with its boxes, then the maps
+        captions = at.get("image")[-1].proto.imgs
+        assert [c.caption.split(":")[0] for c in captions] == ["face 1", "face 2"]
+        assert at.selectbox(key="explain-webcam").value == "each face's label"
