@@ -24,8 +24,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
-
 from ferlab.data.readers import read_folders  # noqa: E402
 from ferlab.models.saved import load  # noqa: E402
 

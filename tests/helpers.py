@@ -44,6 +44,23 @@ def make_csv(path: Path, rows: list[tuple[int, np.ndarray | str, str]]) -> Path:
     return path
 
 
+def two_face_scene() -> np.ndarray:
+    """Two real FER2013 faces (PublicTest's first two happy ones) pasted into a 640x480 grey scene;
+    skips the test where ../shared/fer2013 is absent."""
+    import pytest
+    from PIL import Image
+
+    from tests.conftest import FER2013
+
+    files = sorted((FER2013 / "val" / "happy").glob("*.jpg"))[:2] if (FER2013 / "val").is_dir() else []
+    if len(files) < 2:
+        pytest.skip("FER2013 not found")
+    canvas = Image.new("L", (640, 480), 120)
+    for f, x in zip(files, (60, 380)):
+        canvas.paste(Image.open(f).convert("L").resize((160, 160)), (x, 150))
+    return np.asarray(canvas)
+
+
 def tiny_model():
     """A 4-conv model small enough to fit in seconds (8 filters a layer, two 16-unit dense layers)."""
     from ferlab.models import ModelConfig

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from ferlab.inference.detect import Box, detect
-from tests.conftest import FER2013, PHOTOS
-from tests.helpers import cli
+from tests.conftest import PHOTOS
+from tests.helpers import cli, two_face_scene
 
 # Faces visible in each photo, counted by eye: bbt1 4, bbt2 3 (one small in the background), bbt4 6.
 CENTRES = {"bbt1.jpg": [(258, 195), (523, 235), (773, 200), (1045, 150)],
@@ -64,14 +64,7 @@ def model_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def scene():
-    """Two real FER2013 faces pasted into a 640x480 scene."""
-    files = sorted((FER2013 / "val" / "happy").glob("*.jpg"))[:2] if (FER2013 / "val").is_dir() else []
-    if len(files) < 2:
-        pytest.skip("FER2013 not found")
-    canvas = Image.new("L", (640, 480), 120)
-    for f, x in zip(files, (60, 380)):
-        canvas.paste(Image.open(f).convert("L").resize((160, 160)), (x, 150))
-    return np.asarray(canvas)
+    return two_face_scene()
 
 
 def test_predictor_on_fer2013_faces_one_model_call(model_path, scene):

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from tests.conftest import FER2013
+from tests.helpers import two_face_scene
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +25,7 @@ def processor(tmp_path_factory):
 
 
 def scene_rgb() -> np.ndarray:
-    """Two real FER2013 faces pasted into a 640x480 frame."""
-    files = sorted((FER2013 / "val" / "happy").glob("*.jpg"))[:2] if (FER2013 / "val").is_dir() else []
-    if len(files) < 2:
-        pytest.skip("FER2013 not found")
-    canvas = Image.new("L", (640, 480), 120)
-    for f, x in zip(files, (60, 380)):
-        canvas.paste(Image.open(f).convert("L").resize((160, 160)), (x, 150))
-    return np.asarray(canvas.convert("RGB"))
+    return np.stack([two_face_scene()] * 3, axis=-1)
 
 
 def test_a_frame_without_faces_is_kept_as_it_came(processor):
@@ -61,20 +53,13 @@ def test_the_last_frame_is_kept_undrawn_with_its_face_boxes(processor):
 def still_page(model: str, blank: bool) -> None:
     """The Predict page's part for a frame taken from the webcam, on a frame made here."""
     import numpy as np
-    from PIL import Image
 
     from ferlab.inference.predictor import Predictor
     from ferlab.inference.video import FrameProcessor
     from ferlab.ui.predict import webcam_still
-    from tests.conftest import FER2013
+    from tests.helpers import two_face_scene
 
-    if blank:
-        frame = np.full((240, 320, 3), 90, dtype=np.uint8)
-    else:
-        canvas = Image.new("L", (640, 480), 120)
-        for f, x in zip(sorted((FER2013 / "val" / "happy").glob("*.jpg"))[:2], (60, 380)):
-            canvas.paste(Image.open(f).convert("L").resize((160, 160)), (x, 150))
-        frame = np.asarray(canvas.convert("RGB"))
+    frame = np.full((240, 320, 3), 90, dtype=np.uint8) if blank else np.stack([two_face_scene()] * 3, axis=-1)
     processor = FrameProcessor(Predictor(model, detector="haar"), detector="haar")
     processor.process_rgb(frame)
     webcam_still(processor.predictor, processor.still())

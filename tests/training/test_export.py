@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import keras
 import numpy as np
-import pytest
 
 from ferlab.cli import main
 from ferlab.models.saved import save
