@@ -26,7 +26,8 @@ run: $(VENV)/.runtime
 # 14:45 to 19:28 (20th session; `pytest -n 3`: 18:02, a third process gains little), and 18:55 at the
 # start of the 21st; then the suite stopped starting TensorFlow in a subprocess where the process is
 # not what a test checks (tests.helpers.cli), trained its tiny runs once a session, and checked the
-# shipped model on a third of PublicTest against its run's record of every face: 281 in 11:34.
+# shipped model on a third of PublicTest against its run's record of every face: 281 in 11:34, and
+# 285 (with the webcam's new tests) in 13:24. The same tests' times vary about 2x between runs there.
 test: $(VENV)/.dev
 	$(PY) -m pytest -n 2
 
