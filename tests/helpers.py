@@ -128,3 +128,20 @@ def keras_modules(path) -> set[str]:
     import zipfile
 
     return set(re.findall(r'"module": "(\w+)', zipfile.ZipFile(path).read("config.json").decode()))
+
+
+def shipped_job(store) -> int:
+    """The job of a seeded store whose model is the shipped file (`ferlab/assets/ferlab-default.keras`),
+    found as seeding ties a reference run to it, whatever kind of model a release ships."""
+    from ferlab.inference.models import SHIPPED
+
+    [job] = [j.id for j in store.list_jobs() if str(SHIPPED) in store.model_paths(j.id)]
+    return job
+
+
+def shipped_reference_run(doc: dict) -> dict:
+    """The run of a reference-runs document (`ferlab/assets/reference_runs.json`) whose evaluation names
+    the shipped file."""
+    [run] = [r for r in doc["runs"] if any(ev.get("model") == "ferlab/assets/ferlab-default.keras"
+                                          for t in r["trials"] for ev in t["evaluations"])]
+    return run

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from tests.helpers import cli, ferlab, make_csv, make_folder_layout
+from tests.helpers import cli, ferlab, make_csv, make_folder_layout, shipped_job
 
 
 def test_help_lists_the_subcommands(tmp_path):
@@ -186,7 +186,7 @@ def test_jobs_show_of_a_reference_run_names_its_shipped_model_or_says_none_was_s
     out = capsys.readouterr().out
     assert "  trial 1: completed" in out
     assert "  model (a reference run's model, not shipped): val accuracy 0." in out
-    shipped = next(j.id for j in store.list_jobs() if j.kind == "ensemble" and j.spec.get("flip"))
+    shipped = shipped_job(store)
     assert main(["jobs", "show", str(shipped)]) == 0
     out = capsys.readouterr().out
     assert f"  model {SHIPPED}: val accuracy 0." in out

@@ -703,7 +703,7 @@ def test_the_shipped_models_faces_behind_a_cell_once_fer2013_is_imported(store, 
     from ferlab.data import import_dataset
     from ferlab.data.readers import read_source
     from ferlab.store import reference
-    from tests.helpers import make_csv
+    from tests.helpers import make_csv, shipped_job
 
     reference.seed(store)
     if layout == "folder":
@@ -714,7 +714,7 @@ def test_the_shipped_models_faces_behind_a_cell_once_fer2013_is_imported(store, 
                                                     for image, label in zip(val.images[::-1], val.labels[::-1])])
     import_dataset(store, source, "fer2013")
     at = run_page("leaderboard")
-    shipped = next(j.id for j in store.list_jobs() if j.kind == "ensemble" and j.spec.get("flip"))
+    shipped = shipped_job(store)
     assert at.selectbox(key="cell_run").value == shipped
     stored = np.asarray(store.evaluations([shipped])[shipped].metrics["plain"]["confusion"])
     true, predicted = at.selectbox(key=f"cell_true_{shipped}").value, at.selectbox(key=f"cell_predicted_{shipped}").value

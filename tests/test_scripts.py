@@ -359,9 +359,10 @@ def test_reference_faces_copies_a_record_only_from_a_job_that_predicted_as_the_r
     import sys
 
     from ferlab.store.reference import REFERENCE_FILE
+    from tests.helpers import shipped_reference_run
 
     doc = json.loads(REFERENCE_FILE.read_text())
-    run = next(r for r in doc["runs"] if r["kind"] == "ensemble" and r["spec"].get("flip"))
+    run = shipped_reference_run(doc)
     ev = run["trials"][0]["evaluations"][0]
     del ev["metrics"]["faces"]                     # as the file was before
     copy = tmp_path / "reference_runs.json"

@@ -35,6 +35,7 @@ def test_shipped_model_scores_what_its_card_says_on_publictest(fer2013, tmp_path
     from ferlab.store.reference import REFERENCE_FILE
     from ferlab.training.evaluate import metrics_from_predictions, predict_proba
     from ferlab.training.report import Faces
+    from tests.helpers import shipped_reference_run
 
     card = CARD.read_text()
     # a model with flip TTA built in (ferlab ensemble --flip) states one figure, which flip TTA keeps
@@ -49,7 +50,7 @@ def test_shipped_model_scores_what_its_card_says_on_publictest(fer2013, tmp_path
 
     # the evaluation that names the shipped file (as seeding points a fresh runs.db's run at it)
     shipped_file = str(SHIPPED.relative_to(REPO))
-    [record] = [ev for run in json.loads(REFERENCE_FILE.read_text())["runs"] for trial in run["trials"]
+    [record] = [ev for trial in shipped_reference_run(json.loads(REFERENCE_FILE.read_text()))["trials"]
                 for ev in trial["evaluations"] if ev.get("model") == shipped_file]
     assert (record["dataset"], record["split"]) == ("fer2013", "val")
     faces = Faces.from_dict(record["metrics"]["faces"]).aligned(split.images, split.labels)
