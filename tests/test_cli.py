@@ -276,12 +276,12 @@ def _reparsed(store, command: str):
     """What `ferlab` makes of a command line: the spec it would run."""
     import shlex
 
-    from ferlab.cli import _train_spec, _tune_spec, build_parser
+    from ferlab.cli import build_parser, train_spec, tune_spec
 
     words = shlex.split(command)
     assert words[0] == "ferlab"
     args = build_parser().parse_args(words[1:])
-    return {"train": _train_spec, "tune": lambda _, a: _tune_spec(a)}[words[1]](store, args)
+    return {"train": train_spec, "tune": lambda _, a: tune_spec(a)}[words[1]](store, args)
 
 
 def test_a_jobs_command_runs_the_same_spec_again(store, tmp_path):

@@ -646,7 +646,7 @@ def test_the_faces_behind_a_cell_show_what_the_runs_model_rested_on(store, tmp_p
     predicted = split.labels.copy()
     predicted[np.flatnonzero(split.labels == 4)[:5]] = 6           # 5 sad faces called neutral
     build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)).save(tmp_path / "m.keras")
-    job = _run_with_faces(store, "demo", split, predicted, np.full(len(predicted), 60), model=tmp_path / "m.keras")
+    _run_with_faces(store, "demo", split, predicted, np.full(len(predicted), 60), model=tmp_path / "m.keras")
     at = run_page("leaderboard")
     assert at.toggle(key="cell_maps").value is False and len(at.get("image")) == 5
     at.toggle(key="cell_maps").set_value(True).run()
@@ -842,8 +842,6 @@ def test_a_runs_db_that_is_no_database_is_named_on_every_page_and_left_as_it_is(
 
 
 def test_predict_page_offers_completed_models_and_marks_demo_ones(store, tmp_path):
-    import keras
-
     from ferlab.models import ModelConfig
     from ferlab.models.builders import build_model
 

@@ -210,8 +210,8 @@ def test_member_groups_open_an_ensemble_among_the_members(store, tmp_path):
         return j
 
     a, b, c = (job("train", spec, f"job-{n}/model.keras") for n in "abc")
-    pair = job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "job-a/model.keras"),
-                                                           str(tmp_path / "job-b/model.keras")]}, "pair.keras")
+    job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "job-a/model.keras"),
+                                                    str(tmp_path / "job-b/model.keras")]}, "pair.keras")
     trio = job("ensemble", {"data": "fer2013", "members": [str(tmp_path / "pair.keras"),
                                                            str(tmp_path / "job-c/model.keras")]}, "trio.keras")
     assert [[j.id for j, _, _ in g] for g in ship.member_groups(store, trio)] == [[a.id], [b.id], [c.id]]
