@@ -28,6 +28,8 @@ run: $(VENV)/.runtime
 # not what a test checks (tests.helpers.cli), trained its tiny runs once a session, and checked the
 # shipped model on a third of PublicTest against its run's record of every face: 281 in 11:34, and
 # 285 (with the webcam's new tests) in 13:24. The same tests' times vary about 2x between runs there.
+# At 945693f on that host, 22nd session: `-n 2` 14:35 (20:03 user CPU), `-n 3` 15:57 (21:51), one after
+# the other: the suite is bound by CPU there, so a third process only adds contention.
 test: $(VENV)/.dev
 	$(PY) -m pytest -n 2
 
