@@ -4,7 +4,7 @@ from ferlab.data.catalog import synthetic_names
 from ferlab.runner.jobs import spec_differences
 from ferlab.ui.common import store
 from ferlab.ui.compare import first_view, pick_pair
-from ferlab.ui.tables import common_epochs, curves_chart, curves_frame, describe, job_trial_labels
+from ferlab.ui.tables import common_epochs, curves_chart, curves_frame, job_label, job_trial_labels
 
 st.title("Compare")
 s = store()
@@ -12,8 +12,7 @@ runs = [x for x in s.job_summaries() if x.job.kind in ("train", "tune") and x.ep
 if not runs:
     st.info("No curves yet. Train something on **Experiments** (the demo set takes a minute).")
     st.stop()
-names = {x.job.id: f"job {x.job.id}: {describe(x.job)} on {x.job.spec.get('data')}"
-         + (" [reference]" if x.job.origin == "reference" else "") for x in runs}
+names = {x.job.id: job_label(x.job) for x in runs}
 a, b, c, d, _ = st.columns([1, 1, 1, 1, 1])
 for col, label, view in ((a, "5-conv vs 8-conv", "arch"), (b, "Adam vs SGD", "optimizer"),
                          (c, "bf16 vs float32", "precision"), (d, "Distilled vs not", "distill")):

@@ -2,7 +2,7 @@ import streamlit as st
 
 from ferlab.ui.common import store
 from ferlab.ui.jobs import COLUMNS
-from ferlab.ui.tables import curves_chart, curves_frame, parallel_coordinates_chart, trials_frame
+from ferlab.ui.tables import curves_chart, curves_frame, job_label, parallel_coordinates_chart, trials_frame
 
 st.title("Trials")
 s = store()
@@ -11,7 +11,8 @@ if not tunes:
     st.info("No tuning job yet. Start one on **Experiments** (Tuning) or with "
             "`ferlab tune --model 8conv --trials 10 --epochs-per-trial 5 --data demo`.")
     st.stop()
-job_id = st.selectbox("Tuning job", [j.id for j in tunes], format_func=lambda i: f"job {i}")
+names = {j.id: job_label(j) + (f" ({j.status})" if j.status != "completed" else "") for j in tunes}
+job_id = st.selectbox("Tuning job", list(names), format_func=names.get)
 live = next(j for j in tunes if j.id == job_id).status in ("queued", "running")
 
 

@@ -752,6 +752,7 @@ def test_trials_page_sorts_a_finished_search_by_val_accuracy_and_keeps_a_running
     _, tune = seed_runs(store)
     at = run_page("trials")                 # the search still runs: rows stay put as trials come in
     assert at.dataframe[0].value["trial"].tolist() == [1, 2]
+    assert at.selectbox[0].options == [f"job {tune}: tune 4conv (random, 2 trials) on demo (running)"]
     assert any("refresh every 10 s" in c.value for c in at.caption)
     for number, val in ((3, 0.05), (4, 0.9)):       # two more trials: the worst so far, then the best
         t = store.start_trial(tune, number, {"filters_1": 32, "conv_dropout": 0.3, "batch_size": 32})
@@ -765,6 +766,7 @@ def test_trials_page_sorts_a_finished_search_by_val_accuracy_and_keeps_a_running
     store.set_job_status(tune, "completed")
     at = run_page("trials")
     assert at.dataframe[0].value["trial"].tolist() == [4, 2, 1, 3]
+    assert at.selectbox[0].options == [f"job {tune}: tune 4conv (random, 2 trials) on demo"]
     assert not any("refresh" in c.value for c in at.caption)
     # batch size was not searched: no axis for it, a caption instead
     assert any(c.value == "The same in every trial: batch_size 32." for c in at.caption)

@@ -50,6 +50,12 @@ def describe(job) -> str:
     return f"{name}: {model}, {spec.get('optimizer')}"
 
 
+def job_label(job) -> str:
+    """How a picker names a job: its number, what it is, its data set, and [reference] for a shipped run."""
+    return (f"job {job.id}: {describe(job)} on {job.spec.get('data')}"
+            + (" [reference]" if job.origin == "reference" else ""))
+
+
 def jobs_frame(summaries: list[JobSummary]) -> pd.DataFrame:
     rows = []
     for s in summaries:
