@@ -31,8 +31,7 @@ LIMIT_BYTES = 25_000_000      # the most the shipped model may weigh (issue #7)
 sys.path.insert(0, str(REPO))
 
 import ferlab  # noqa: E402,F401
-from ferlab.models.config import member_ref  # noqa: E402
-from ferlab.store.reference import model_jobs, recorded_member_keys, run_key  # noqa: E402
+from ferlab.store.reference import member_jobs, model_jobs  # noqa: E402
 
 
 PICTURE = "occlusion-by-class.png"
@@ -153,27 +152,12 @@ def main() -> None:
 
 
 def member_groups(store, job) -> list:
-    """The lineage of each model an ensemble job averages, in its order; an ensemble among its
-    members adds its own members, as `ferlab ensemble` does. Members are found by the run keys
-    recorded when the ensemble was made, else by the runs that wrote their files."""
-    trained, ensembles = model_jobs(store), model_jobs(store, kind="ensemble")
-    by_key = {run_key(j): j for j in store.list_jobs()}
-    keys = recorded_member_keys(store, job) or [None] * len(job.spec["members"])
-    groups = []
-    for ref, key in zip(job.spec["members"], keys, strict=True):
-        path, k = member_ref(ref)           # "FILE#K": the K-th model of the ensemble in FILE
-        key = (key or "").partition("#")[0]
-        # a recorded key first: a path like the shipped file's names different models over time
-        resolved = str(Path(path).resolve())
-        made_by = trained.get(resolved) or ensembles.get(resolved)
-        member = by_key.get(key) if key in by_key else store.get_job(made_by) if made_by else None
-        if member is None:
-            raise SystemExit(f"{path} was made by no job in this store")
-        inner = member_groups(store, member) if member.kind == "ensemble" else [lineage(store, member.id)]
-        if k is not None and not 1 <= k <= len(inner):
-            raise SystemExit(f"{ref}: job {member.id} has no member {k}")
-        groups += inner if k is None else [inner[k - 1]]
-    return groups
+    """The lineage of each model an ensemble job averages, in its order (`member_jobs`: an ensemble
+    among its members adds its own members, as `ferlab ensemble` does)."""
+    try:
+        return [lineage(store, member.id) for member in member_jobs(store, job)]
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
 
 
 def _reference_job(store, job) -> int | None:

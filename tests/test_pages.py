@@ -94,7 +94,13 @@ def test_pages_on_the_shipped_reference_runs(store, page):
                    for j in picked)
     if page == "home":      # where to go next, with the best runs already there
         assert any("**Predict** runs the shipped model" in m.value for m in at.markdown) and not at.info
-        assert "job 30: ensemble" in at.dataframe[0].value["model"].iloc[0]
+        best = at.dataframe[0].value.iloc[0]
+        assert "job 30: ensemble" in best["model"]
+        # the shipped model's cost: that of the three runs it averages (the model card's "450 epochs")
+        members = [x for x in store.job_summaries() if x.job.id in (26, 27, 28)]
+        assert best["epochs"] == sum(x.epochs for x in members) == 450
+        assert best["hours"] == pytest.approx(sum(x.seconds_total for x in members) / 3600)
+        assert best["machine"] == members[0].job.ran_on and "NVIDIA H200" in best["machine"]
     if page == "leaderboard":
         frame = at.dataframe[0].value
         ours = frame[frame["source"] == "reference"]
@@ -109,6 +115,7 @@ def test_pages_on_the_shipped_reference_runs(store, page):
         # its members' own files in bfloat16, so within a few of 3,589 faces of the float16 file's)
         assert shipped["model"].endswith("(+ mirror images)") and not before["model"].endswith("images)")
         assert shipped["with flip TTA"] == shipped["accuracy"]
+        assert shipped["epochs"] == before["epochs"] == 450        # the same three runs' cost
         assert shipped["accuracy"] == pytest.approx(before["with flip TTA"], abs=0.0015)
         assert before["with flip TTA"] > before["accuracy"]
 

@@ -30,8 +30,9 @@ def model_jobs(store, kind: str = "train") -> dict[str, int]:
     """Model file (resolved path) -> the job of `kind` that wrote it (a training run's model is
     never an ensemble's)."""
     jobs = {j.id for j in store.list_jobs() if j.kind == kind}
-    return {str(Path(a.path).resolve()): t.job_id for t in store.list_trials() if t.job_id in jobs
-            for a in store.list_artifacts(t.id) if a.kind == "model" and a.path}
+    trial_jobs = {t.id: t.job_id for t in store.list_trials() if t.job_id in jobs}
+    return {str(Path(a.path).resolve()): trial_jobs[a.trial_id] for a in store.list_artifacts()
+            if a.kind == "model" and a.path and a.trial_id in trial_jobs}
 
 
 def _owner_key(store, model: str | None, owners: dict[str, int]) -> str | None:
@@ -75,6 +76,30 @@ def recorded_member_keys(store, job) -> list[str | None] | None:
         exported = {r["key"]: r for r in json.loads(REFERENCE_FILE.read_text())["runs"]}
         return exported.get(run_key(job), {}).get("member_keys")
     return None
+
+
+def member_jobs(store, job, owners: dict[str, int] | None = None, by_key: dict | None = None) -> list:
+    """The training runs an ensemble job averages, in its order: an ensemble among its members adds
+    its own (or with "FILE#K" its K-th), as `ferlab ensemble` does. Each is found by the run key
+    recorded when the ensemble was made, else by the run that wrote its file: a path such as the
+    shipped model's names other models over time. ValueError for a member no run here made.
+    `owners` (model_jobs of both kinds) and `by_key` (run key -> job) save queries over many calls."""
+    owners = owners if owners is not None else {**model_jobs(store), **model_jobs(store, kind="ensemble")}
+    by_key = by_key if by_key is not None else {run_key(j): j for j in store.list_jobs()}
+    keys = recorded_member_keys(store, job) or [None] * len(job.spec["members"])
+    runs = []
+    for ref, key in zip(job.spec["members"], keys, strict=True):
+        path, k = member_ref(ref)
+        key = (key or "").partition("#")[0]
+        made_by = owners.get(str(Path(path).resolve()))
+        member = by_key.get(key) if key in by_key else store.get_job(made_by) if made_by else None
+        if member is None:
+            raise ValueError(f"{path} was made by no job in this store")
+        inner = member_jobs(store, member, owners, by_key) if member.kind == "ensemble" else [member]
+        if k is not None and not 1 <= k <= len(inner):
+            raise ValueError(f"{ref}: job {member.id} has no member {k}")
+        runs += inner if k is None else [inner[k - 1]]
+    return runs
 
 
 def _member_keys(store, job, owners: dict[str, int]) -> list[str | None] | None:

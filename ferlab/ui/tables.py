@@ -10,7 +10,8 @@ from ferlab.labels import CLASSES
 from ferlab.literature import all_results, reference_lines
 from ferlab.runner.jobs import changed_from_preset, format_duration, planned_epochs, seconds_left
 from ferlab.store import Store
-from ferlab.store.entities import DatasetInfo, JobSummary
+from ferlab.store.entities import MACHINES_JOIN, DatasetInfo, JobSummary
+from ferlab.store.reference import member_jobs, model_jobs, run_key
 from ferlab.training.spec import EnsembleSpec
 
 
@@ -188,11 +189,41 @@ def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool =
     return alt.layer(lines, rules).resolve_scale(color="independent", strokeDash="independent").properties(**size)
 
 
-def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], literature: bool = True) -> pd.DataFrame:
+def ensemble_members(store: Store, summaries: list[JobSummary]) -> dict[int, list[int]]:
+    """The training runs (job numbers) each ensemble among `summaries` averages, where this store
+    holds them all (`member_jobs`)."""
+    ensembles = [x.job for x in summaries if x.job.kind == "ensemble"]
+    if not ensembles:
+        return {}
+    owners = {**model_jobs(store), **model_jobs(store, kind="ensemble")}
+    by_key = {run_key(j): j for j in store.list_jobs()}
+    found = {}
+    for job in ensembles:
+        try:
+            found[job.id] = [m.id for m in member_jobs(store, job, owners, by_key)]
+        except (ValueError, KeyError):      # a member deleted since, or made in another store
+            pass
+    return found
+
+
+def _members_cost(members: list[int] | None, by_id: dict[int, JobSummary]) -> tuple:
+    """An ensemble's epochs, hours of epochs and machines: those of the runs it averages, each once;
+    none where one of them is missing or untimed."""
+    runs = [by_id.get(i) for i in dict.fromkeys(members or [])]
+    if not runs or None in runs:
+        return None, None, None
+    hours = sum(r.seconds_total for r in runs) / 3600 if all(r.seconds_total for r in runs) else None
+    machines = MACHINES_JOIN.join(dict.fromkeys(m for r in runs for m in r.job.machines))
+    return sum(r.epochs for r in runs) or None, hours, machines or None
+
+
+def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], literature: bool = True,
+                      members: dict[int, list[int]] | None = None) -> pd.DataFrame:
     """Our completed models ranked by the accuracy of their best-val checkpoint on the test split (val
     where a data set has none: the "split" column says which), with the literature's rows merged
-    and marked."""
+    and marked. An ensemble's cost is that of the runs it averages (`members`: ensemble_members)."""
     rows = []
+    by_id = {x.job.id: x for x in summaries}
     for s in summaries:
         if s.test_accuracy is None or s.job.kind == "import":
             continue
@@ -204,11 +235,12 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
                      "accuracy": s.test_accuracy, "with flip TTA": s.test_accuracy_tta,
                      "split": s.test_split, "params": s.params,
                      "epochs": s.epochs or None,
-                     # an ensemble trains nothing: its cost is its members', on their machines
-                     "hours": s.seconds_total / 3600 if s.seconds_total else None,
-                     "machine": s.job.ran_on if s.job.kind != "ensemble" else None,
+                     "hours": s.seconds_total / 3600 if s.seconds_total else None, "machine": s.job.ran_on,
                      "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),
                      "synthetic": spec.get("data") in synthetic_data})
+        if s.job.kind == "ensemble":    # it trains nothing: its cost is its members', on their machines
+            rows[-1]["epochs"], rows[-1]["hours"], rows[-1]["machine"] = _members_cost((members or {}).get(s.job.id),
+                                                                                     by_id)
     if literature:
         for r in all_results():
             rows.append({"model": r.model, "source": "literature", "accuracy": r.accuracy,
