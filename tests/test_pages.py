@@ -118,6 +118,13 @@ def test_pages_on_the_shipped_reference_runs(store, page):
         assert shipped["epochs"] == before["epochs"] == 450        # the same three runs' cost
         assert shipped["accuracy"] == pytest.approx(before["with flip TTA"], abs=0.0015)
         assert before["with flip TTA"] > before["accuracy"]
+    if page == "predict":   # the shipped model named with what its reference run scored, from the store
+        from tests.helpers import shipped_job
+
+        job = shipped_job(store)
+        scored = store.evaluations([job])[job]
+        assert at.selectbox[0].options[0] == (f"shipped default (fer2013 PublicTest acc {scored.accuracy:.1%}, "
+                                              f"job {job}; see docs/model-card.md)")
 
 
 def test_experiments_validates_next_to_the_field_and_submits(store):
@@ -865,7 +872,7 @@ def test_predict_page_offers_completed_models_and_marks_demo_ones(store, tmp_pat
     options = at.selectbox[0].options
     assert "job 1: demo, test acc 40.0% [SYNTHETIC demo]" in options[-1]
     if SHIPPED.exists():
-        assert options[0].startswith("shipped default")
+        assert options[0] == "shipped default (FER2013; see docs/model-card.md)"   # no reference run here
         from ferlab.models.ensemble import mirrors_faces
         from ferlab.models.saved import load
 

@@ -24,12 +24,20 @@ class ModelChoice:
 
 
 def available_models(store: Store | None) -> list[ModelChoice]:
+    """The shipped model first, named with what its reference run scored where the store holds that
+    run; then every model file of the store, best first."""
+    models = [a for a in store.list_artifacts() if a.kind == "model" and a.path] if store is not None else []
     out = []
     if SHIPPED.exists():
-        out.append(ModelChoice("shipped default (FER2013, see docs/model-card.md)", str(SHIPPED), None, False))
+        # the reference run the shipped file belongs to (seeding points it here) says what it scores
+        run = next((a for a in models if Path(a.path).resolve() == SHIPPED and a.accuracy is not None), None)
+        score = (f"{run.dataset} {_split_name(run)} acc {run.accuracy:.1%}, job {store.get_trial(run.trial_id).job_id}"
+                 if run else "FER2013")
+        out.append(ModelChoice(f"shipped default ({score}; see docs/model-card.md)", str(SHIPPED),
+                               run.accuracy if run else None, False))
     if store is not None:
         synthetic = synthetic_names(store)
-        arts = [a for a in store.list_artifacts() if a.kind == "model" and Path(a.path).exists()
+        arts = [a for a in models if Path(a.path).exists()
                 and Path(a.path).resolve() != SHIPPED]  # a reference run's copy of the shipped model
         for a in sorted(arts, key=lambda a: -(a.accuracy or 0)):
             trial = store.get_trial(a.trial_id)
@@ -40,6 +48,12 @@ def available_models(store: Store | None) -> list[ModelChoice]:
             out.append(ModelChoice(f"job {trial.job_id}: {what}{a.dataset}, {acc}" + (" [SYNTHETIC demo]" if demo else ""),
                                    a.path, a.accuracy, demo))
     return out
+
+
+def _split_name(artifact) -> str:
+    """FER2013's own name for a split where the data set is FER2013 (val is PublicTest)."""
+    names = {"val": "PublicTest", "test": "PrivateTest"} if artifact.dataset.lower().startswith("fer2013") else {}
+    return names.get(artifact.split, artifact.split)
 
 
 def member_count(path: str | Path) -> int:
