@@ -3,7 +3,7 @@ import streamlit as st
 from ferlab.data.catalog import synthetic_names
 from ferlab.ui.common import store
 from ferlab.ui.jobs import BOARD_COLUMNS, COLUMNS
-from ferlab.ui.tables import ensemble_members, jobs_frame, leaderboard_frame
+from ferlab.ui.tables import jobs_frame, leaderboard_frame, model_lineages
 
 st.title("ferlab")
 st.write("CNNs trained from scratch on FER2013 (48x48 grey faces, 7 emotions), after Sarmah et al., "
@@ -32,7 +32,7 @@ running()
 st.subheader("Best models so far")
 synthetic = synthetic_names(s)
 summaries = s.job_summaries()
-board = leaderboard_frame(summaries, synthetic, literature=False, members=ensemble_members(s, summaries))
+board = leaderboard_frame(summaries, synthetic, literature=False, lineages=model_lineages(s, summaries))
 if board.empty or board["synthetic"].all():
     st.info("No FER2013 run has finished yet: import FER2013 on **Data**, then train on **Experiments**.")
 else:

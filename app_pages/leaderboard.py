@@ -5,13 +5,13 @@ from ferlab.data.catalog import synthetic_names
 from ferlab.ui.common import store
 from ferlab.ui.jobs import BOARD_COLUMNS
 from ferlab.ui.results import class_by_class
-from ferlab.ui.tables import ensemble_members, leaderboard_frame
+from ferlab.ui.tables import leaderboard_frame, model_lineages
 
 st.title("Leaderboard")
 s = store()
 synthetic = synthetic_names(s)
 summaries = s.job_summaries()
-frame = leaderboard_frame(summaries, synthetic, members=ensemble_members(s, summaries))
+frame = leaderboard_frame(summaries, synthetic, lineages=model_lineages(s, summaries))
 sources = st.multiselect("Sources", ["user", "reference", "literature"], default=["user", "reference", "literature"],
                          help="user: your runs; reference: the real runs ferlab ships; literature: published results")
 real = frame[~frame["synthetic"]] if not frame.empty else frame

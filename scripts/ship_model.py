@@ -31,7 +31,7 @@ LIMIT_BYTES = 25_000_000      # the most the shipped model may weigh (issue #7)
 sys.path.insert(0, str(REPO))
 
 import ferlab  # noqa: E402,F401
-from ferlab.store.reference import member_jobs, model_jobs  # noqa: E402
+from ferlab.store.reference import lineage_jobs, member_jobs  # noqa: E402
 
 
 PICTURE = "occlusion-by-class.png"
@@ -160,46 +160,17 @@ def member_groups(store, job) -> list:
         raise SystemExit(str(e)) from None
 
 
-def _reference_job(store, job) -> int | None:
-    """The reference run a shipped reference run started from: the one whose key it recorded, or
-    (files exported before keys were recorded) the run exported from job N of the same store, for
-    `.../job-N/model.keras`: the latest `train-N-...` created before it."""
-    refs = [j for j in store.list_jobs() if j.origin == "reference"]
-    if job.spec.get("reference_init_from"):
-        return next((j.id for j in refs if j.spec.get("reference_key") == job.spec["reference_init_from"]), None)
-    parent = Path(job.spec["init_from"]).parent.name
-    if not parent.startswith("job-"):
-        return None
-    key = f"train-{parent[4:]}-"
-    older = [j for j in refs if j.spec.get("reference_key", "").startswith(key)
-             and j.spec["reference_key"] < f"{key}{job.created_at:%Y%m%d%H%M%S}"]
-    return max(older, key=lambda j: j.spec["reference_key"]).id if older else None
-
-
 def lineage(store, job_id: int) -> list:
-    """(job, trial, epochs) of the job and of each job whose model it started from, oldest first; a
-    start from member K of an ensemble (--init-member) continues that member's lineage."""
-    makers = {**model_jobs(store), **model_jobs(store, kind="ensemble")}
+    """(job, trial, epochs) of the job and of each job whose model it started from, oldest first
+    (`lineage_jobs`: a start from member K of an ensemble continues that member's lineage)."""
+    try:
+        jobs = lineage_jobs(store, store.get_job(job_id))
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     stages = []
-    while job_id is not None:
-        job = store.get_job(job_id)
+    for job in jobs:
         [trial] = store.list_trials(job.id)
-        stages.insert(0, (job, trial, store.epochs([trial.id])))
-        start = job.spec.get("init_from")
-        job_id = None
-        if start:   # a recorded key first, as for ensemble members
-            job_id = ((job.spec.get("reference_init_from") and _reference_job(store, job))
-                      or makers.get(str(Path(start).resolve()))
-                      or (_reference_job(store, job) if job.origin == "reference" else None))
-        if start and job_id is None:
-            raise SystemExit(f"job {job.id} started from {start}, which no job in this store trained")
-        parent = store.get_job(job_id) if job_id is not None else None
-        if parent is not None and parent.kind == "ensemble":
-            member = job.spec.get("init_member")
-            groups = member_groups(store, parent)
-            if not member or not 1 <= member <= len(groups):
-                raise SystemExit(f"job {job.id} started from ensemble job {parent.id} without a member of it")
-            return groups[member - 1] + stages
+        stages.append((job, trial, store.epochs([trial.id])))
     return stages
 
 

@@ -116,6 +116,13 @@ def test_pages_on_the_shipped_reference_runs(store, page):
         assert shipped["model"].endswith("(+ mirror images)") and not before["model"].endswith("images)")
         assert shipped["with flip TTA"] == shipped["accuracy"]
         assert shipped["epochs"] == before["epochs"] == 450        # the same three runs' cost
+        # a warm restart counts the run it started from: reference run 11 went on from run 1's model
+        runs = {x.job.id: x for x in store.job_summaries()}
+        assert runs[11].job.spec["init_from"] and runs[1].epochs and runs[11].epochs
+        assert ours.loc[ours["model"].str.startswith("job 11: "), "epochs"].item() == runs[1].epochs + runs[11].epochs
+        # the six-model ensemble shipped in the past: 380 epochs, 10.97 h in all, members' restarts included
+        six = ours.loc[ours["model"].str.startswith("job 24: ensemble")].iloc[0]
+        assert (six["epochs"], round(six["hours"], 2)) == (380, 10.97)
         assert shipped["accuracy"] == pytest.approx(before["with flip TTA"], abs=0.0015)
         assert before["with flip TTA"] > before["accuracy"]
     if page == "predict":   # the shipped model named with what its reference run scored, from the store

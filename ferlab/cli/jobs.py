@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ferlab.cli.common import open_store
+from ferlab.store.entities import MACHINES_JOIN
 
 
 def cmd_jobs_list(args) -> int:
@@ -47,6 +48,8 @@ def cmd_jobs_show(args) -> int:
     command = command_line(job.kind, job.spec)
     if command:
         print(f"command{' it was run with' if job.origin == 'reference' else ''}: {command}")
+    if job.kind == "ensemble" or job.spec.get("init_from"):
+        _print_lineage(store, job)
     for t in store.list_trials(job.id):
         best = f"{t.best_val_accuracy:.4f} at epoch {t.best_epoch}" if t.best_val_accuracy is not None else "-"
         print(f"  trial {t.number}: {t.status}, {store.count_epochs(t.id)} epochs, best val {best}, "
@@ -64,6 +67,24 @@ def cmd_jobs_show(args) -> int:
     if job.error:
         print(f"error:\n{job.error}")
     return 0
+
+
+def _print_lineage(store, job) -> None:
+    """The runs whose epochs made this model, an ensemble's or a warm start's, and what they cost
+    together (as the Leaderboard counts it)."""
+    from ferlab.ui.tables import model_lineages
+
+    summaries = store.job_summaries()
+    runs = model_lineages(store, [x for x in summaries if x.job.id == job.id]).get(job.id)
+    if runs is None:
+        print("made from models this store cannot trace back to all of their runs")
+        return
+    found = [x for x in summaries if x.job.id in runs]
+    seconds = sum(x.seconds_total or 0 for x in found)
+    machines = MACHINES_JOIN.join(dict.fromkeys(m for x in found for m in x.job.machines))
+    print(f"trained from random weights by job(s) {', '.join(map(str, runs))}: {sum(x.epochs for x in found):,} "
+          "epochs" + (f" and {seconds / 3600:.2f} h of epochs" if seconds else "") + " in all"
+          + (f", on {machines}" if machines else ""))
 
 
 def _print_stored_evaluation(store, job_id: int) -> None:

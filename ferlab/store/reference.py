@@ -102,6 +102,48 @@ def member_jobs(store, job, owners: dict[str, int] | None = None, by_key: dict |
     return runs
 
 
+def _reference_parent(store, job) -> int | None:
+    """The reference run a shipped reference run started from: the one whose key it recorded, or
+    (files exported before keys were recorded) the run exported from job N of the same store, for
+    `.../job-N/model.keras`: the latest `train-N-...` created before it."""
+    refs = [j for j in store.list_jobs() if j.origin == "reference"]
+    if job.spec.get("reference_init_from"):
+        return next((j.id for j in refs if j.spec.get("reference_key") == job.spec["reference_init_from"]), None)
+    parent = Path(job.spec["init_from"]).parent.name
+    if not parent.startswith("job-"):
+        return None
+    key = f"train-{parent[4:]}-"
+    older = [j for j in refs if j.spec.get("reference_key", "").startswith(key)
+             and j.spec["reference_key"] < f"{key}{job.created_at:%Y%m%d%H%M%S}"]
+    return max(older, key=lambda j: j.spec["reference_key"]).id if older else None
+
+
+def lineage_jobs(store, job, owners: dict[str, int] | None = None, by_key: dict | None = None) -> list:
+    """The job and each job whose model it started from (--init-from), oldest first: the runs that
+    trained its weights from random ones. A start from member K of an ensemble (--init-member)
+    continues that member's lineage. ValueError for a start that no run of this store trained."""
+    owners = owners if owners is not None else {**model_jobs(store), **model_jobs(store, kind="ensemble")}
+    stages = []
+    while job is not None:
+        stages.insert(0, job)
+        start = job.spec.get("init_from")
+        if not start:
+            break
+        # a recorded key first, as for ensemble members
+        parent_id = ((job.spec.get("reference_init_from") and _reference_parent(store, job))
+                     or owners.get(str(Path(start).resolve()))
+                     or (_reference_parent(store, job) if job.origin == "reference" else None))
+        if parent_id is None:
+            raise ValueError(f"job {job.id} started from {start}, which no job in this store trained")
+        job = store.get_job(parent_id)
+        if job.kind == "ensemble":
+            member, runs = stages[0].spec.get("init_member"), member_jobs(store, job, owners, by_key)
+            if not member or not 1 <= member <= len(runs):
+                raise ValueError(f"job {stages[0].id} started from ensemble job {job.id} without a member of it")
+            return lineage_jobs(store, runs[member - 1], owners, by_key) + stages
+    return stages
+
+
 def _member_keys(store, job, owners: dict[str, int]) -> list[str | None] | None:
     """An ensemble's members as run keys: those recorded when it was made, else its files' owners now."""
     if job.kind != "ensemble":

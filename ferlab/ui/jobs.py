@@ -16,9 +16,11 @@ COLUMNS = {"progress": st.column_config.ProgressColumn("progress", min_value=0.0
            "test acc": st.column_config.NumberColumn(format="%.4f"), "params": PARAMS}
 BOARD_COLUMNS = {"accuracy": st.column_config.NumberColumn(format="%.4f"),     # leaderboard_frame's
                  "with flip TTA": st.column_config.NumberColumn(format="%.4f"), "params": PARAMS,
+                 "epochs": st.column_config.NumberColumn(
+                     help="Epochs that trained the model from random weights: a run started from another's model "
+                          "counts that one's too, an ensemble its members'."),
                  "hours": st.column_config.NumberColumn(
-                     format="%.2f", help="Wall time of the run's epochs on the machine it ran on (the next column); "
-                                         "an ensemble's are its members'."),
+                     format="%.2f", help="Wall time of those epochs on the machine(s) they ran on (the next column)."),
                  "machine": st.column_config.TextColumn(width="medium", help="Where the run ran, as it recorded")}
 
 

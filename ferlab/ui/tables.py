@@ -11,7 +11,7 @@ from ferlab.literature import all_results, reference_lines
 from ferlab.runner.jobs import changed_from_preset, format_duration, planned_epochs, seconds_left
 from ferlab.store import Store
 from ferlab.store.entities import MACHINES_JOIN, DatasetInfo, JobSummary
-from ferlab.store.reference import member_jobs, model_jobs, run_key
+from ferlab.store.reference import lineage_jobs, member_jobs, model_jobs, run_key
 from ferlab.training.spec import EnsembleSpec
 
 
@@ -189,39 +189,43 @@ def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool =
     return alt.layer(lines, rules).resolve_scale(color="independent", strokeDash="independent").properties(**size)
 
 
-def ensemble_members(store: Store, summaries: list[JobSummary]) -> dict[int, list[int]]:
-    """The training runs (job numbers) each ensemble among `summaries` averages, where this store
-    holds them all (`member_jobs`)."""
-    ensembles = [x.job for x in summaries if x.job.kind == "ensemble"]
-    if not ensembles:
+def model_lineages(store: Store, summaries: list[JobSummary]) -> dict[int, list[int]]:
+    """For each model among `summaries` that other runs' epochs went into, the runs (job numbers, each
+    once) that trained it from random weights: an ensemble's members, and a run started from another's
+    model (--init-from) with that one (`member_jobs`, `lineage_jobs`). Left out where this store
+    lacks one of them."""
+    made = [x.job for x in summaries if x.job.kind == "ensemble" or x.job.spec.get("init_from")]
+    if not made:
         return {}
     owners = {**model_jobs(store), **model_jobs(store, kind="ensemble")}
     by_key = {run_key(j): j for j in store.list_jobs()}
     found = {}
-    for job in ensembles:
+    for job in made:
         try:
-            found[job.id] = [m.id for m in member_jobs(store, job, owners, by_key)]
-        except (ValueError, KeyError):      # a member deleted since, or made in another store
+            runs = member_jobs(store, job, owners, by_key) if job.kind == "ensemble" else [job]
+            found[job.id] = list(dict.fromkeys(j.id for run in runs for j in lineage_jobs(store, run, owners, by_key)))
+        except (ValueError, KeyError):      # a run deleted since, or made in another store
             pass
     return found
 
 
-def _members_cost(members: list[int] | None, by_id: dict[int, JobSummary]) -> tuple:
-    """An ensemble's epochs, hours of epochs and machines: those of the runs it averages, each once;
-    none where one of them is missing or untimed."""
-    runs = [by_id.get(i) for i in dict.fromkeys(members or [])]
-    if not runs or None in runs:
+def _runs_cost(runs: list[int] | None, by_id: dict[int, JobSummary]) -> tuple:
+    """Epochs, hours of epochs and machines of these runs together; none where one of them is
+    missing, no hours where one is untimed."""
+    found = [by_id.get(i) for i in runs or []]
+    if not found or None in found:
         return None, None, None
-    hours = sum(r.seconds_total for r in runs) / 3600 if all(r.seconds_total for r in runs) else None
-    machines = MACHINES_JOIN.join(dict.fromkeys(m for r in runs for m in r.job.machines))
-    return sum(r.epochs for r in runs) or None, hours, machines or None
+    hours = sum(r.seconds_total for r in found) / 3600 if all(r.seconds_total for r in found) else None
+    machines = MACHINES_JOIN.join(dict.fromkeys(m for r in found for m in r.job.machines))
+    return sum(r.epochs for r in found) or None, hours, machines or None
 
 
 def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], literature: bool = True,
-                      members: dict[int, list[int]] | None = None) -> pd.DataFrame:
+                      lineages: dict[int, list[int]] | None = None) -> pd.DataFrame:
     """Our completed models ranked by the accuracy of their best-val checkpoint on the test split (val
     where a data set has none: the "split" column says which), with the literature's rows merged
-    and marked. An ensemble's cost is that of the runs it averages (`members`: ensemble_members)."""
+    and marked. What a model cost counts every run behind it (`lineages`: model_lineages): an
+    ensemble's members, and the run a warm start started from; without lineages, a run's own."""
     rows = []
     by_id = {x.job.id: x for x in summaries}
     for s in summaries:
@@ -238,9 +242,9 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
                      "hours": s.seconds_total / 3600 if s.seconds_total else None, "machine": s.job.ran_on,
                      "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),
                      "synthetic": spec.get("data") in synthetic_data})
-        if s.job.kind == "ensemble":    # it trains nothing: its cost is its members', on their machines
-            rows[-1]["epochs"], rows[-1]["hours"], rows[-1]["machine"] = _members_cost((members or {}).get(s.job.id),
-                                                                                     by_id)
+        if s.job.kind == "ensemble" or s.job.id in (lineages or {}):   # an ensemble trains nothing itself
+            rows[-1]["epochs"], rows[-1]["hours"], rows[-1]["machine"] = _runs_cost((lineages or {}).get(s.job.id),
+                                                                                  by_id)
     if literature:
         for r in all_results():
             rows.append({"model": r.model, "source": "literature", "accuracy": r.accuracy,

@@ -44,14 +44,14 @@ def test_the_ensemble_is_the_mean_of_its_members_and_is_stored_like_a_model(pair
     assert all(0.0 <= m["accuracy"] <= 1.0 for m in artifact.metrics["members"])
 
     from ferlab.inference.models import available_models
-    from ferlab.ui.tables import ensemble_members, leaderboard_frame
+    from ferlab.ui.tables import leaderboard_frame, model_lineages
 
     labels = [m.label for m in available_models(store)]
     assert any(label.startswith(f"job {job.id}: ensemble of 2") for label in labels)
     summaries = store.job_summaries()
     [a, b] = [j for j, _ in two_models]
-    assert ensemble_members(store, summaries) == {job.id: [a, b]}
-    board = leaderboard_frame(summaries, set(), literature=False, members=ensemble_members(store, summaries))
+    assert model_lineages(store, summaries) == {job.id: [a, b]}
+    board = leaderboard_frame(summaries, set(), literature=False, lineages=model_lineages(store, summaries))
     row = board[board["model"] == f"job {job.id}: ensemble: job-{a} + job-{b}"].iloc[0]
     assert row["architecture"] == "ensemble" and row["params"] == result.params
     assert row["with flip TTA"] == result.evaluation_tta.accuracy     # both figures of the stored model
@@ -60,7 +60,7 @@ def test_the_ensemble_is_the_mean_of_its_members_and_is_stored_like_a_model(pair
     assert row["epochs"] == runs[a].epochs + runs[b].epochs > 0
     assert row["hours"] == pytest.approx((runs[a].seconds_total + runs[b].seconds_total) / 3600)
     assert row["machine"] == runs[a].job.ran_on == runs[b].job.ran_on
-    unknown = leaderboard_frame(summaries, set(), literature=False)     # members not looked up: no cost claimed
+    unknown = leaderboard_frame(summaries, set(), literature=False)     # runs not looked up: no cost claimed
     assert unknown.loc[unknown["model"] == row["model"], ["epochs", "hours", "machine"]].isna().all(axis=None)
 
 
