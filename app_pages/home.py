@@ -1,9 +1,10 @@
 import streamlit as st
 
 from ferlab.data.catalog import synthetic_names
+from ferlab.runner.jobs import model_lineages
 from ferlab.ui.common import store
 from ferlab.ui.jobs import BOARD_COLUMNS, COLUMNS
-from ferlab.ui.tables import jobs_frame, leaderboard_frame, model_lineages
+from ferlab.ui.tables import jobs_frame, leaderboard_frame
 
 st.title("ferlab")
 st.write("CNNs trained from scratch on FER2013 (48x48 grey faces, 7 emotions), after Sarmah et al., "

@@ -2,10 +2,11 @@ import streamlit as st
 
 from ferlab.literature import MISSING_TABLE2_ROWS, PAPER
 from ferlab.data.catalog import synthetic_names
+from ferlab.runner.jobs import model_lineages
 from ferlab.ui.common import store
 from ferlab.ui.jobs import BOARD_COLUMNS
 from ferlab.ui.results import class_by_class
-from ferlab.ui.tables import leaderboard_frame, model_lineages
+from ferlab.ui.tables import leaderboard_frame
 
 st.title("Leaderboard")
 s = store()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from ferlab.cli.common import open_store
-from ferlab.store.entities import MACHINES_JOIN
 
 
 def cmd_jobs_list(args) -> int:
@@ -72,19 +71,16 @@ def cmd_jobs_show(args) -> int:
 def _print_lineage(store, job) -> None:
     """The runs whose epochs made this model, an ensemble's or a warm start's, and what they cost
     together (as the Leaderboard counts it)."""
-    from ferlab.ui.tables import model_lineages
+    from ferlab.runner.jobs import model_lineages, runs_cost
 
     summaries = store.job_summaries()
     runs = model_lineages(store, [x for x in summaries if x.job.id == job.id]).get(job.id)
     if runs is None:
         print("made from models this store cannot trace back to all of their runs")
         return
-    found = [x for x in summaries if x.job.id in runs]
-    seconds = sum(x.seconds_total or 0 for x in found)
-    machines = MACHINES_JOIN.join(dict.fromkeys(m for x in found for m in x.job.machines))
-    print(f"trained from random weights by job(s) {', '.join(map(str, runs))}: {sum(x.epochs for x in found):,} "
-          "epochs" + (f" and {seconds / 3600:.2f} h of epochs" if seconds else "") + " in all"
-          + (f", on {machines}" if machines else ""))
+    epochs, hours, machines = runs_cost(runs, {x.job.id: x for x in summaries})
+    print(f"trained from random weights by job(s) {', '.join(map(str, runs))}: {epochs or 0:,} epochs"
+          + (f" and {hours:.2f} h of epochs" if hours else "") + " in all" + (f", on {machines}" if machines else ""))
 
 
 def _print_stored_evaluation(store, job_id: int) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ferlab import config
 from ferlab.store import Store
-from ferlab.store.entities import JobInfo, JobSummary
+from ferlab.store import reference
+from ferlab.store.entities import MACHINES_JOIN, JobInfo, JobSummary
 
 KINDS = ("train", "tune", "import", "ensemble")
 
@@ -334,3 +335,35 @@ def _import_words(spec: dict) -> list:
     if run.seed != default.seed:
         words += ["--seed", run.seed]
     return words
+
+
+def model_lineages(store: Store, summaries: list[JobSummary]) -> dict[int, list[int]]:
+    """For each model among `summaries` that other runs' epochs went into, the runs (job numbers, each
+    once) that trained it from random weights: an ensemble's members, and a run started from another's
+    model (--init-from) with that one (`member_jobs`, `lineage_jobs`). Left out where this store
+    lacks one of them."""
+    made = [x.job for x in summaries if x.job.kind == "ensemble" or x.job.spec.get("init_from")]
+    if not made:
+        return {}
+    owners = {**reference.model_jobs(store), **reference.model_jobs(store, kind="ensemble")}
+    by_key = {reference.run_key(j): j for j in store.list_jobs()}
+    found = {}
+    for job in made:
+        try:
+            runs = reference.member_jobs(store, job, owners, by_key) if job.kind == "ensemble" else [job]
+            found[job.id] = list(dict.fromkeys(j.id for run in runs
+                                               for j in reference.lineage_jobs(store, run, owners, by_key)))
+        except (ValueError, KeyError):      # a run deleted since, or made in another store
+            pass
+    return found
+
+
+def runs_cost(runs: list[int] | None, by_id: dict[int, JobSummary]) -> tuple:
+    """Epochs, hours of epochs and machines of these runs together; none where one of them is
+    missing, no hours where one is untimed."""
+    found = [by_id.get(i) for i in runs or []]
+    if not found or None in found:
+        return None, None, None
+    hours = sum(r.seconds_total for r in found) / 3600 if all(r.seconds_total for r in found) else None
+    machines = MACHINES_JOIN.join(dict.fromkeys(m for r in found for m in r.job.machines))
+    return sum(r.epochs for r in found) or None, hours, machines or None

@@ -8,10 +8,9 @@ import pandas as pd
 from ferlab.data.dataset import SPLITS
 from ferlab.labels import CLASSES
 from ferlab.literature import all_results, reference_lines
-from ferlab.runner.jobs import changed_from_preset, format_duration, planned_epochs, seconds_left
+from ferlab.runner.jobs import changed_from_preset, format_duration, planned_epochs, runs_cost, seconds_left
 from ferlab.store import Store
-from ferlab.store.entities import MACHINES_JOIN, DatasetInfo, JobSummary
-from ferlab.store.reference import lineage_jobs, member_jobs, model_jobs, run_key
+from ferlab.store.entities import DatasetInfo, JobSummary
 from ferlab.training.spec import EnsembleSpec
 
 
@@ -189,37 +188,6 @@ def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool =
     return alt.layer(lines, rules).resolve_scale(color="independent", strokeDash="independent").properties(**size)
 
 
-def model_lineages(store: Store, summaries: list[JobSummary]) -> dict[int, list[int]]:
-    """For each model among `summaries` that other runs' epochs went into, the runs (job numbers, each
-    once) that trained it from random weights: an ensemble's members, and a run started from another's
-    model (--init-from) with that one (`member_jobs`, `lineage_jobs`). Left out where this store
-    lacks one of them."""
-    made = [x.job for x in summaries if x.job.kind == "ensemble" or x.job.spec.get("init_from")]
-    if not made:
-        return {}
-    owners = {**model_jobs(store), **model_jobs(store, kind="ensemble")}
-    by_key = {run_key(j): j for j in store.list_jobs()}
-    found = {}
-    for job in made:
-        try:
-            runs = member_jobs(store, job, owners, by_key) if job.kind == "ensemble" else [job]
-            found[job.id] = list(dict.fromkeys(j.id for run in runs for j in lineage_jobs(store, run, owners, by_key)))
-        except (ValueError, KeyError):      # a run deleted since, or made in another store
-            pass
-    return found
-
-
-def _runs_cost(runs: list[int] | None, by_id: dict[int, JobSummary]) -> tuple:
-    """Epochs, hours of epochs and machines of these runs together; none where one of them is
-    missing, no hours where one is untimed."""
-    found = [by_id.get(i) for i in runs or []]
-    if not found or None in found:
-        return None, None, None
-    hours = sum(r.seconds_total for r in found) / 3600 if all(r.seconds_total for r in found) else None
-    machines = MACHINES_JOIN.join(dict.fromkeys(m for r in found for m in r.job.machines))
-    return sum(r.epochs for r in found) or None, hours, machines or None
-
-
 def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], literature: bool = True,
                       lineages: dict[int, list[int]] | None = None) -> pd.DataFrame:
     """Our completed models ranked by the accuracy of their best-val checkpoint on the test split (val
@@ -243,8 +211,8 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
                      "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),
                      "synthetic": spec.get("data") in synthetic_data})
         if s.job.kind == "ensemble" or s.job.id in (lineages or {}):   # an ensemble trains nothing itself
-            rows[-1]["epochs"], rows[-1]["hours"], rows[-1]["machine"] = _runs_cost((lineages or {}).get(s.job.id),
-                                                                                  by_id)
+            rows[-1]["epochs"], rows[-1]["hours"], rows[-1]["machine"] = runs_cost((lineages or {}).get(s.job.id),
+                                                                                 by_id)
     if literature:
         for r in all_results():
             rows.append({"model": r.model, "source": "literature", "accuracy": r.accuracy,

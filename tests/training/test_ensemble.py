@@ -44,7 +44,8 @@ def test_the_ensemble_is_the_mean_of_its_members_and_is_stored_like_a_model(pair
     assert all(0.0 <= m["accuracy"] <= 1.0 for m in artifact.metrics["members"])
 
     from ferlab.inference.models import available_models
-    from ferlab.ui.tables import leaderboard_frame, model_lineages
+    from ferlab.runner.jobs import model_lineages
+    from ferlab.ui.tables import leaderboard_frame
 
     labels = [m.label for m in available_models(store)]
     assert any(label.startswith(f"job {job.id}: ensemble of 2") for label in labels)
