@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +45,9 @@ def test_the_wheel_carries_the_shipped_model_reference_runs_and_migrations(tmp_p
         shutil.copy(REPO / name, source / name)
     shutil.copytree(REPO / "ferlab", source / "ferlab", ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", str(source), "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist")],
+    # with this venv's setuptools where it has one (Python 3.11's venvs do), else pip fetches it
+    local = ["--no-build-isolation"] if find_spec("setuptools") and find_spec("wheel") else []
+    subprocess.run([*pip, "wheel", str(source), "--no-deps", *local, "-w", str(tmp_path / "dist")],
                    check=True, capture_output=True, timeout=300)
     [wheel] = (tmp_path / "dist").glob("ferlab-*.whl")
     site = tmp_path / "site"
