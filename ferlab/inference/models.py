@@ -52,8 +52,9 @@ def available_models(store: Store | None) -> list[ModelChoice]:
 
 def _split_name(artifact) -> str:
     """FER2013's own name for a split where the data set is FER2013 (val is PublicTest)."""
-    names = {"val": "PublicTest", "test": "PrivateTest"} if artifact.dataset.lower().startswith("fer2013") else {}
-    return names.get(artifact.split, artifact.split)
+    if not (artifact.dataset or "").lower().startswith("fer2013"):
+        return artifact.split
+    return {"val": "PublicTest", "test": "PrivateTest"}.get(artifact.split, artifact.split)
 
 
 def member_count(path: str | Path) -> int:
