@@ -1,10 +1,13 @@
-"""Rerun time of the Compare and Leaderboard pages with 200 runs of 150 epochs in runs.db.
+"""Rerun time of the Compare and Leaderboard pages with 200 runs of 150 epochs in runs.db, and of the
+Leaderboard where some of those runs are warm starts and ensembles (whose cost counts the runs
+behind them, so the page traces them back).
 
     .venv/bin/python benchmarks/dashboard.py [--runs 200] [--epochs 150] [--repeats 5]
 
 Builds the store with `make_store` (usable alone to get such a runs.db), then times each page's
 rerun with Streamlit's AppTest (script execution, store queries and chart building; not the
-browser's drawing). The baseline is the same pages on an empty store, in this same process.
+browser's drawing). The baseline is the same pages on an empty store, in this same process; the
+Leaderboard with lineages is set against the same 200 runs without them.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ sys.path.insert(0, str(REPO))
 from ferlab.labels import CLASSES  # noqa: E402
 
 
-def make_store(url: str, runs: int, epochs: int, seed: int = 0) -> None:
-    """`runs` finished training jobs of `epochs` epochs each (random but plausible curves)."""
+def make_store(url: str, runs: int, epochs: int, seed: int = 0, lineage: bool = False) -> None:
+    """`runs` finished training jobs of `epochs` epochs each (random but plausible curves); with
+    `lineage`, every tenth run started from the run before it, and one ensemble of three runs for
+    every ten."""
     from sqlalchemy import insert
 
     from ferlab.store import Store
@@ -40,6 +45,8 @@ def make_store(url: str, runs: int, epochs: int, seed: int = 0) -> None:
             arch, opt = ("5conv", "8conv")[i % 2], ("adam", "sgd")[(i // 2) % 2]
             spec = {"data": "fer2013", "model": {"architecture": arch}, "optimizer": opt, "epochs": epochs,
                     "preset": f"paper-{arch}-{opt}"}
+            if lineage and i % 10 == 9:
+                spec["init_from"] = f"/m{i - 1}.keras"
             job = SqlJob(kind="train", spec=spec, status="completed", origin="user", cancel_requested=False,
                          attempts=1, created_at=now, finished_at=now)
             s.add(job)
@@ -57,6 +64,19 @@ def make_store(url: str, runs: int, epochs: int, seed: int = 0) -> None:
                                               created_at=now) for k, v in zip(e, val)])
             s.add(SqlArtifact(trial_id=trial.id, kind="model", path=f"/m{i}.keras", dataset="fer2013", split="test",
                               accuracy=float(top - 0.01), metrics=evaluation(rng), created_at=now))
+        for k in range(runs // 10 if lineage else 0):
+            members = [f"/m{10 * k + j}.keras" for j in range(3)]     # /mI.keras: job I + 1's, as built above
+            keys = [f"train-{10 * k + j + 1}-{now:%Y%m%d%H%M%S}" for j in range(3)]   # recorded as `ferlab ensemble` does
+            job = SqlJob(kind="ensemble", spec={"data": "fer2013", "members": members}, status="completed",
+                         origin="user", cancel_requested=False, attempts=1, created_at=now, finished_at=now)
+            s.add(job)
+            s.flush()
+            trial = SqlTrial(job_id=job.id, number=1, hyperparameters={}, status="completed", params=15_843_669,
+                             started_at=now)
+            s.add(trial)
+            s.flush()
+            s.add(SqlArtifact(trial_id=trial.id, kind="model", path=f"/e{k}.keras", dataset="fer2013", split="test",
+                              accuracy=0.7, metrics={**evaluation(rng), "member_keys": keys}, created_at=now))
     store.close()
 
 
@@ -116,18 +136,18 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["FERLAB_HOME"] = tmp
-        for label, runs in (("empty", 0), ("full", args.runs)):
+        for label, runs in (("empty", 0), ("lineage", args.runs), ("full", args.runs)):
             url = f"sqlite:///{tmp}/{label}.db"
             if runs:
                 t = time.perf_counter()
-                make_store(url, runs, args.epochs)
-                print(f"built {runs} runs x {args.epochs} epochs in {time.perf_counter() - t:.1f} s")
+                make_store(url, runs, args.epochs, lineage=label == "lineage")
+                print(f"built {runs} runs x {args.epochs} epochs ({label}) in {time.perf_counter() - t:.1f} s")
             else:
                 from ferlab.store import Store
 
                 Store(url).close()
             os.environ["FERLAB_DB_URL"] = url
-            for page in ("compare", "leaderboard"):
+            for page in ("compare", "leaderboard") if label != "lineage" else ("leaderboard",):
                 results[label, page] = time_page(page, args.repeats)
         evaluations = time_evaluations(url, args.repeats)
     print(f"median rerun of {args.repeats} (AppTest), {args.runs} runs x {args.epochs} epochs vs an empty store:")
@@ -136,6 +156,9 @@ def main() -> None:
         print(f"  {page:<12} {full:6.3f} s   (empty store {empty:.3f} s; ratio {full / empty:.2f})")
     print(f"  of the leaderboard's rerun, Store.evaluations() of all {args.runs} runs (per-class tables and face "
           f"records): {evaluations:.3f} s, {evaluations / results['full', 'leaderboard']:.0%}")
+    lineage, full = results["lineage", "leaderboard"], results["full", "leaderboard"]
+    print(f"  leaderboard, every tenth run a warm start and {args.runs // 10} ensembles of three added: {lineage:.3f} s "
+          f"(ratio {lineage / full:.2f} to the same runs without them)")
 
 
 if __name__ == "__main__":

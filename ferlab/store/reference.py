@@ -29,10 +29,12 @@ def run_key(job) -> str:
 def model_jobs(store, kind: str = "train") -> dict[str, int]:
     """Model file (resolved path) -> the job of `kind` that wrote it (a training run's model is
     never an ensemble's)."""
-    jobs = {j.id for j in store.list_jobs() if j.kind == kind}
-    trial_jobs = {t.id: t.job_id for t in store.list_trials() if t.job_id in jobs}
-    return {str(Path(a.path).resolve()): trial_jobs[a.trial_id] for a in store.list_artifacts()
-            if a.kind == "model" and a.path and a.trial_id in trial_jobs}
+    with store.session() as s:     # paths alone: an artifact's stored figures are large (face records)
+        rows = s.execute(select(SqlArtifact.path, SqlTrial.job_id).join(SqlTrial, SqlTrial.id == SqlArtifact.trial_id)
+                         .join(SqlJob, SqlJob.id == SqlTrial.job_id)
+                         .where(SqlJob.kind == kind, SqlArtifact.kind == "model", SqlArtifact.path != "")
+                         .order_by(SqlArtifact.id)).all()
+    return {str(Path(path).resolve()): job_id for path, job_id in rows if path}
 
 
 def _owner_key(store, model: str | None, owners: dict[str, int]) -> str | None:
