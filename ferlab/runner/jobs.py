@@ -345,7 +345,7 @@ def model_lineages(store: Store, summaries: list[JobSummary]) -> dict[int, list[
     made = [x.job for x in summaries if x.job.kind == "ensemble" or x.job.spec.get("init_from")]
     if not made:
         return {}
-    owners = {**reference.model_jobs(store), **reference.model_jobs(store, kind="ensemble")}
+    owners = reference.model_owners(store)
     by_key = {reference.run_key(j): j for j in store.list_jobs()}
     found = {}
     for job in made:

@@ -7,6 +7,7 @@ its trials with every epoch, and its evaluation (accuracy, per-class table, conf
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,18 @@ def model_jobs(store, kind: str = "train") -> dict[str, int]:
     return {str(Path(path).resolve()): job_id for path, job_id in rows if path}
 
 
+def model_owners(store) -> dict[str, int]:
+    """Model file (resolved path) -> the training run or ensemble that wrote it (model_jobs of both)."""
+    return {**model_jobs(store), **model_jobs(store, kind="ensemble")}
+
+
+@functools.lru_cache(maxsize=2)
+def _exported_member_keys(path: str, mtime_ns: int) -> dict[str, list | None]:
+    """Run key -> member keys, as a reference-run file recorded them (read once while it is unchanged:
+    the pages ask on every rerun)."""
+    return {r["key"]: r.get("member_keys") for r in json.loads(Path(path).read_text())["runs"]}
+
+
 def _owner_key(store, model: str | None, owners: dict[str, int]) -> str | None:
     """The key of the run that wrote the model file (`owners`: from model_jobs), where this store
     holds it: job numbers repeat across stores, the key does not."""
@@ -53,7 +66,7 @@ def _parent_key(store, job, owners: dict[str, int], field: str = "init_from") ->
 def owner_keys(store, members: list[str], owners: dict[str, int] | None = None) -> list[str | None]:
     """The run keys of the runs that wrote these ensemble members' files now (None for a file no
     run of this store wrote); "KEY#K" for the K-th model of the ensemble run KEY."""
-    owners = owners if owners is not None else {**model_jobs(store), **model_jobs(store, kind="ensemble")}
+    owners = owners if owners is not None else model_owners(store)
     keys = []
     for path, k in map(member_ref, members):
         key = _owner_key(store, path, owners)
@@ -75,8 +88,8 @@ def recorded_member_keys(store, job) -> list[str | None] | None:
             if (artifact.metrics or {}).get("member_keys"):
                 return artifact.metrics["member_keys"]
     if REFERENCE_FILE.exists():
-        exported = {r["key"]: r for r in json.loads(REFERENCE_FILE.read_text())["runs"]}
-        return exported.get(run_key(job), {}).get("member_keys")
+        keys = _exported_member_keys(str(REFERENCE_FILE), REFERENCE_FILE.stat().st_mtime_ns).get(run_key(job))
+        return list(keys) if keys is not None else None
     return None
 
 
@@ -86,7 +99,7 @@ def member_jobs(store, job, owners: dict[str, int] | None = None, by_key: dict |
     recorded when the ensemble was made, else by the run that wrote its file: a path such as the
     shipped model's names other models over time. ValueError for a member no run here made.
     `owners` (model_jobs of both kinds) and `by_key` (run key -> job) save queries over many calls."""
-    owners = owners if owners is not None else {**model_jobs(store), **model_jobs(store, kind="ensemble")}
+    owners = owners if owners is not None else model_owners(store)
     by_key = by_key if by_key is not None else {run_key(j): j for j in store.list_jobs()}
     keys = recorded_member_keys(store, job) or [None] * len(job.spec["members"])
     runs = []
@@ -124,7 +137,7 @@ def lineage_jobs(store, job, owners: dict[str, int] | None = None, by_key: dict 
     """The job and each job whose model it started from (--init-from), oldest first: the runs that
     trained its weights from random ones. A start from member K of an ensemble (--init-member)
     continues that member's lineage. ValueError for a start that no run of this store trained."""
-    owners = owners if owners is not None else {**model_jobs(store), **model_jobs(store, kind="ensemble")}
+    owners = owners if owners is not None else model_owners(store)
     stages = []
     while job is not None:
         stages.insert(0, job)
@@ -158,7 +171,7 @@ def export_runs(store, job_ids: list[int], commands: dict[int, str], model_paths
     """The reference-run document for `job_ids` (commands: job id -> the command that ran it;
     ran_on: the machine they ran on, where a run did not record it and it was not this one, e.g. a GPU
     machine whose runs.db came back from an older ferlab)."""
-    runs, makers = [], {**model_jobs(store), **model_jobs(store, kind="ensemble")}
+    runs, makers = [], model_owners(store)
     for job_id in job_ids:
         job = store.get_job(job_id)
         trials = []

@@ -194,7 +194,7 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
     where a data set has none: the "split" column says which), with the literature's rows merged
     and marked. What a model cost counts every run behind it (`lineages`: model_lineages): an
     ensemble's members, and the run a warm start started from; without lineages, a run's own."""
-    rows = []
+    rows, lineages = [], lineages or {}
     by_id = {x.job.id: x for x in summaries}
     for s in summaries:
         if s.test_accuracy is None or s.job.kind == "import":
@@ -210,9 +210,8 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
                      "hours": s.seconds_total / 3600 if s.seconds_total else None, "machine": s.job.ran_on,
                      "architecture": arch, "optimizer": optimizer, "data": spec.get("data"),
                      "synthetic": spec.get("data") in synthetic_data})
-        if s.job.kind == "ensemble" or s.job.id in (lineages or {}):   # an ensemble trains nothing itself
-            rows[-1]["epochs"], rows[-1]["hours"], rows[-1]["machine"] = runs_cost((lineages or {}).get(s.job.id),
-                                                                                 by_id)
+        if s.job.kind == "ensemble" or s.job.id in lineages:   # an ensemble trains nothing itself
+            rows[-1]["epochs"], rows[-1]["hours"], rows[-1]["machine"] = runs_cost(lineages.get(s.job.id), by_id)
     if literature:
         for r in all_results():
             rows.append({"model": r.model, "source": "literature", "accuracy": r.accuracy,
