@@ -125,6 +125,22 @@ def time_evaluations(url: str, repeats: int) -> float:
     return statistics.median(times)
 
 
+def time_lineages(url: str, repeats: int) -> float:
+    """Median time of tracing every warm start and ensemble back to its runs (what the Leaderboard adds)."""
+    from ferlab.runner.jobs import model_lineages
+    from ferlab.store import Store
+
+    store = Store(url)
+    summaries = store.job_summaries()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        model_lineages(store, summaries)
+        times.append(time.perf_counter() - t)
+    store.close()
+    return statistics.median(times)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--runs", type=int, default=200)
@@ -149,6 +165,8 @@ def main() -> None:
             os.environ["FERLAB_DB_URL"] = url
             for page in ("compare", "leaderboard") if label != "lineage" else ("leaderboard",):
                 results[label, page] = time_page(page, args.repeats)
+            if label == "lineage":
+                lineages = time_lineages(url, args.repeats)
         evaluations = time_evaluations(url, args.repeats)
     print(f"median rerun of {args.repeats} (AppTest), {args.runs} runs x {args.epochs} epochs vs an empty store:")
     for page in ("compare", "leaderboard"):
@@ -158,7 +176,8 @@ def main() -> None:
           f"records): {evaluations:.3f} s, {evaluations / results['full', 'leaderboard']:.0%}")
     lineage, full = results["lineage", "leaderboard"], results["full", "leaderboard"]
     print(f"  leaderboard, every tenth run a warm start and {args.runs // 10} ensembles of three added: {lineage:.3f} s "
-          f"(ratio {lineage / full:.2f} to the same runs without them)")
+          f"(ratio {lineage / full:.2f} to the same runs without them), of which tracing those "
+          f"{2 * (args.runs // 10)} models back to their runs (model_lineages): {lineages:.3f} s")
 
 
 if __name__ == "__main__":
