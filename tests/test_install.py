@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import ferlab
-from ferlab.inference.models import SHIPPED, available_models
+from ferlab.inference.models import SHIPPED, available_models, model_card
 from ferlab.store import Store
 from ferlab.store.reference import REFERENCE_FILE
 
@@ -29,6 +29,8 @@ jobs = [j for j in store.list_jobs() if j.origin == "reference"]
 shipped = [j.id for j in jobs if str(SHIPPED) in store.model_paths(j.id)]
 print(f"reference runs {len(jobs)}; shipped model of job {shipped}; default {available_models(store)[0].path}")
 print(f"shipped {SHIPPED}\\nreference {REFERENCE_FILE}")
+card = model_card()
+print(f"card from {card[1] if card else None}: {card[0].splitlines()[0] if card else ''}")
 """
 
 
@@ -68,6 +70,10 @@ def test_the_wheel_carries_the_shipped_model_reference_runs_and_migrations(tmp_p
     assert count > 10 and "shipped model of job [" in out.stdout and "job []" not in out.stdout
     for name in ("ferlab-default.keras", "reference_runs.json"):
         assert _digest(installed / name) == _digest(REPO / "ferlab" / "assets" / name)
+    # the model card Predict shows, and its picture, as files of their own (links to docs/ in the repository)
+    assert f"card from {installed}: # Model card: ferlab's shipped default model\n" in out.stdout
+    for name in ("model-card.md", "occlusion-by-class.png"):
+        assert not (installed / name).is_symlink() and _digest(installed / name) == _digest(REPO / "docs" / name)
     # the installed command runs outside the checkout on the store seeded there
     listed = subprocess.run([sys.executable, "-m", "ferlab", "jobs", "list", "--limit", "1000"], cwd=elsewhere,
                             env=dict(env, FERLAB_DB_URL=db), capture_output=True, text=True, timeout=120)

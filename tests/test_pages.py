@@ -130,8 +130,7 @@ def test_pages_on_the_shipped_reference_runs(store, page):
 
         job = shipped_job(store)
         scored = store.evaluations([job])[job]
-        assert at.selectbox[0].options[0] == (f"shipped default (fer2013 PublicTest acc {scored.accuracy:.1%}, "
-                                              f"job {job}; see docs/model-card.md)")
+        assert at.selectbox[0].options[0] == f"shipped default (fer2013 PublicTest acc {scored.accuracy:.1%}, job {job})"
 
 
 def test_experiments_validates_next_to_the_field_and_submits(store):
@@ -879,17 +878,38 @@ def test_predict_page_offers_completed_models_and_marks_demo_ones(store, tmp_pat
     options = at.selectbox[0].options
     assert "job 1: demo, test acc 40.0% [SYNTHETIC demo]" in options[-1]
     if SHIPPED.exists():
-        assert options[0] == "shipped default (FER2013; see docs/model-card.md)"   # no reference run here
+        assert options[0] == "shipped default (FER2013)"   # no reference run here
         from ferlab.models.ensemble import mirrors_faces
         from ferlab.models.saved import load
 
         # the shipped model says whether it averages each face with its mirror image itself
         said = any("mirror image itself" in c.value for c in at.caption)
         assert said == mirrors_faces(load(SHIPPED, compile=False))
+        # its model card, under the picker: the card's own sections and picture, headings a size down
+        [card] = [e for e in at.expander if e.label.startswith("Model card")]
+        shown = "\n".join(m.value for m in card.markdown)
+        text = (Path(__file__).resolve().parents[1] / "docs" / "model-card.md").read_text()
+        sections = [line.lstrip("# ") for line in text.splitlines() if line.startswith("## ")]
+        assert len(sections) >= 5 and all(f"#### {s}\n" in shown for s in sections)
+        assert re.search(r"Accuracy \*\*0\.\d{4}\*\*", shown) and "](occlusion-by-class.png)" not in shown
+        assert len(card.image) == text.count("![")
     at.selectbox[0].select_index(len(options) - 1).run()
     assert not any("mirror image itself" in c.value for c in at.caption)
+    assert not [e for e in at.expander if e.label.startswith("Model card")]      # only the shipped model's
     assert any("SYNTHETIC demo set" in w.value for w in at.warning)
     assert [t.label for t in at.tabs] == ["Photos", "Webcam"]
+
+
+def test_the_model_card_is_read_from_docs_where_the_packaged_link_is_a_plain_file(tmp_path, monkeypatch):
+    """A checkout without symbolic links (git's core.symlinks off) holds the link's target as text."""
+    from ferlab.inference import models
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "model-card.md"
+    monkeypatch.setattr(models, "CARD", tmp_path / "model-card.md")
+    models.CARD.write_text("../../docs/model-card.md")
+    assert models.model_card() == (docs.read_text(), docs.parent)
+    models.CARD.write_text("# Model card: a packaged copy\n")
+    assert models.model_card() == ("# Model card: a packaged copy\n", tmp_path)
 
 
 def test_predict_page_offers_the_best_checkpoint_of_a_run_cut_short(store):

@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="emotions of every face in images")
     pr.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER", help="photos, or folders of them (searched "
                     "all the way down)")
-    pr.add_argument("--model", help="a .keras model (default: the shipped model, else the best in the store)")
+    pr.add_argument("--model", help="a .keras model (default: the shipped model, whose card is model-card.md "
+                    "beside it in ferlab/assets; else the best in the store)")
     pr.add_argument("--detector", default="hog", choices=("hog", "haar", "cnn"))
     pr.add_argument("--tta", action="store_true", help="average each face with its mirror image")
     pr.add_argument("--whole", action="store_true", help="classify the whole image when no face is found")

@@ -13,6 +13,9 @@ from ferlab.models.config import ENSEMBLE_NAME, MEMBER_PREFIX
 from ferlab.store import Store
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "ferlab-default.keras"
+# docs/model-card.md, packaged beside the model (a link to it in the repository), so that an installed
+# ferlab shows the card too
+CARD = SHIPPED.parent / "model-card.md"
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ def available_models(store: Store | None) -> list[ModelChoice]:
         run = next((a for a in models if Path(a.path).resolve() == SHIPPED and a.accuracy is not None), None)
         score = (f"{run.dataset} {_split_name(run)} acc {run.accuracy:.1%}, job {store.get_trial(run.trial_id).job_id}"
                  if run else "FER2013")
-        out.append(ModelChoice(f"shipped default ({score}; see docs/model-card.md)", str(SHIPPED),
+        out.append(ModelChoice(f"shipped default ({score})", str(SHIPPED),
                                run.accuracy if run else None, False))
     if store is not None:
         synthetic = synthetic_names(store)
@@ -48,6 +51,20 @@ def available_models(store: Store | None) -> list[ModelChoice]:
             out.append(ModelChoice(f"job {trial.job_id}: {what}{a.dataset}, {acc}" + (" [SYNTHETIC demo]" if demo else ""),
                                    a.path, a.accuracy, demo))
     return out
+
+
+def model_card() -> tuple[str, Path] | None:
+    """The shipped model's card as text, and the folder its images are named from; None where neither
+    the packaged copy nor the repository's docs/model-card.md can be read."""
+    for path in (CARD, SHIPPED.parents[2] / "docs" / CARD.name):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        # a checkout without symbolic links holds the link's target as the file's text: try docs/
+        if text.startswith("# Model card"):
+            return text, path.resolve().parent
+    return None
 
 
 def _split_name(artifact) -> str:

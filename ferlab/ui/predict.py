@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import altair as alt
@@ -14,7 +15,7 @@ from ferlab.inference.detect import DEFAULT_DETECTOR, DETECTORS
 from ferlab.inference.draw import annotate, probabilities_frame
 from ferlab.inference.explain import MIN_SCALE, PATCH, occlude, overlays
 from ferlab.inference.images import ImageError, load_image
-from ferlab.inference.models import ModelChoice, available_models
+from ferlab.inference.models import SHIPPED, ModelChoice, available_models, model_card
 from ferlab.inference.predictor import crops, table_rows
 from ferlab.labels import CLASSES
 from ferlab.models.export import download_name, portable_bytes
@@ -73,8 +74,33 @@ def model_picker(store: Store):
             help="A file plain Keras 3 reads without ferlab: `keras.saving.load_model(path)`; its input is N x 48 x "
                  "48 x 1 grey levels 0-255, its output the 7 class probabilities (angry, disgust, fear, happy, "
                  "sad, surprise, neutral). A run's checkpoint is converted as `ferlab export` does.")
+        if Path(choice.path) == SHIPPED:
+            show_model_card()
         return predictor
     st.stop()
+
+
+IMAGE_LINE = re.compile(r"^!\[([^\]]*)\]\(([^)\s]+)\)[ \t]*$", re.MULTILINE)   # ![caption](file.png)
+HEADING = re.compile(r"^(#+) ", re.MULTILINE)
+
+
+def show_model_card() -> None:
+    """The shipped model's card (docs/model-card.md, packaged with ferlab) in an expander: how it was
+    trained, with which commands, and what it scores; its images from the card's folder."""
+    card = model_card()
+    if card is None:
+        st.caption("This copy of ferlab has no model card for the shipped model (docs/model-card.md).")
+        return
+    text, folder = card
+    text = HEADING.sub(r"##\1 ", text.split("\n", 1)[1])      # the expander names it; headings a size down
+    with st.expander("Model card: how the shipped model was trained, and what it scores"):
+        start = 0
+        for image in IMAGE_LINE.finditer(text):
+            st.markdown(text[start:image.start()])
+            if (folder / image[2]).is_file():
+                st.image(str(folder / image[2]), caption=image[1])
+            start = image.end()
+        st.markdown(text[start:])
 
 
 BAR_WIDTH = 180      # pixels, beside the labels and percentages: fits the photo's neighbouring column
