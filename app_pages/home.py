@@ -9,8 +9,8 @@ from ferlab.ui.tables import jobs_frame, leaderboard_frame
 st.title("ferlab")
 st.write("CNNs trained from scratch on FER2013 (48x48 grey faces, 7 emotions), after Sarmah et al., "
          "*Emotion Recognition Through Facial Expressions Using CNN* (2023).")
-st.markdown("- **Predict** runs the shipped model (how it was made and what it scores: docs/model-card.md), or any "
-            "model you train, on your photos or webcam.\n"
+st.markdown("- **Predict** runs the shipped model (its model card there says how it was made and what it scores), "
+            "or any model you train, on your photos or webcam.\n"
             "- **Compare** and **Leaderboard** set real FER2013 runs (the reference runs ferlab ships, and yours) "
             "beside the paper's.\n"
             "- **Data** imports FER2013 (the Kaggle CSV or image folders); **Experiments** launches training, "

@@ -797,10 +797,12 @@ def test_parallel_coordinates_place_named_choices_and_numbers_from_min_to_max():
 
     from ferlab.ui.tables import parallel_coordinates_chart
 
-    frame = pd.DataFrame({"trial": [1, 2, 3], "best val acc": [0.4, 0.5, 0.6], "filters_1": [32, 64, 256],
+    frame = pd.DataFrame({"trial": [1, 2, 3], "best val acc": [0.4, 0.45, 0.6132], "filters_1": [32, 64, 256],
                           "optimizer": ["sgd", "adam", "sgd"]})
-    points = pd.DataFrame(parallel_coordinates_chart(frame, ["filters_1", "optimizer"]).to_dict()["datasets"]
-                          .popitem()[1])
+    chart = parallel_coordinates_chart(frame, ["filters_1", "optimizer"]).to_dict()
+    # the colour legend runs from the worst trial's val accuracy to the best's
+    assert chart["encoding"]["color"]["legend"]["values"] == [0.4, 0.5066, 0.6132]
+    points = pd.DataFrame(chart["datasets"].popitem()[1])
     at = points.set_index(["trial", "hyperparameter"])["scaled"]
     assert at[(1, "filters_1")] == 0 and at[(2, "filters_1")] == pytest.approx(32 / 224) and at[(3, "filters_1")] == 1
     assert (at[(2, "optimizer")], at[(1, "optimizer")], at[(3, "optimizer")]) == (0, 1, 1)

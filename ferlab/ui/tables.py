@@ -103,9 +103,13 @@ def parallel_coordinates_chart(frame: pd.DataFrame, dims: list[str]) -> alt.Char
         for d in dims:
             long.append({"trial": row["trial"], "hyperparameter": d, "scaled": axes[d][i], "value": str(row[d]),
                          "val acc": row["best val acc"]})
+    # the legend's colours from the worst trial to the best (its default samples can stop short of the best)
+    low, high = data["best val acc"].min(), data["best val acc"].max()
+    ends = sorted({round(float(low), 4), round(float(low + high) / 2, 4), round(float(high), 4)})
     return alt.Chart(pd.DataFrame(long)).mark_line(point=True).encode(
         x=alt.X("hyperparameter:N", sort=dims), y=alt.Y("scaled:Q", title="min to max"),
-        detail="trial:N", color=alt.Color("val acc:Q", scale=alt.Scale(scheme="viridis")),
+        detail="trial:N",
+        color=alt.Color("val acc:Q", scale=alt.Scale(scheme="viridis"), legend=alt.Legend(values=ends)),
         tooltip=["trial", "hyperparameter", "value", alt.Tooltip("val acc:Q", format=".4f")])
 
 
