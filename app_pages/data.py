@@ -13,7 +13,7 @@ s = store()
 with friendly_errors("Preparing the demo set"):
     ensure_demo(s)
 datasets = s.list_datasets()
-st.dataframe(datasets_frame(datasets), hide_index=True, width="stretch",
+st.dataframe(datasets_frame(datasets), hide_index=True, placeholder="—", width="stretch",
              column_config={c: st.column_config.NumberColumn(format="localized") for c in ("train", "val", "test")})
 
 with st.expander("Import FER2013", expanded=not any(not d.synthetic for d in datasets)):

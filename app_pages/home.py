@@ -25,7 +25,8 @@ def running():
     if frame.empty:
         st.caption("Nothing is running.")
     else:
-        st.dataframe(frame.drop(columns=["created"]), hide_index=True, width="stretch", column_config=COLUMNS)
+        st.dataframe(frame.drop(columns=["created"]), hide_index=True,
+                     placeholder="—", width="stretch", column_config=COLUMNS)
 
 
 st.subheader("Running now")
@@ -38,4 +39,4 @@ if board.empty or board["synthetic"].all():
     st.info("No FER2013 run has finished yet: import FER2013 on **Data**, then train on **Experiments**.")
 else:
     st.dataframe(board[~board["synthetic"]].head(5).drop(columns=["synthetic", "rank"]), hide_index=True,
-                 width="stretch", column_config=BOARD_COLUMNS)
+                 placeholder="—", width="stretch", column_config=BOARD_COLUMNS)

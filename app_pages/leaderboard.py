@@ -19,7 +19,8 @@ real = frame[~frame["synthetic"]] if not frame.empty else frame
 if not real.empty:
     real = real[real["source"].isin(sources)]
     real = real.assign(rank=range(1, len(real) + 1))
-    st.dataframe(real.drop(columns=["synthetic"]), hide_index=True, width="stretch", column_config=BOARD_COLUMNS)
+    st.dataframe(real.drop(columns=["synthetic"]), hide_index=True,
+                 placeholder="—", width="stretch", column_config=BOARD_COLUMNS)
     st.download_button("Download CSV", real.to_csv(index=False), "ferlab-leaderboard.csv", "text/csv")
 st.caption(f"Our runs rank by the accuracy of their best-val checkpoint on the split the **split** column "
            "names: test, or val where a data set has no test split (a FER2013 imported without PrivateTest "
@@ -34,6 +35,7 @@ if real.empty or not (real["source"] != "literature").any():
 demo = frame[frame["synthetic"]] if not frame.empty else frame
 if not demo.empty:
     st.subheader("Synthetic demo-set runs (not ranked with FER2013)")
-    st.dataframe(demo.drop(columns=["synthetic", "rank"]), hide_index=True, width="stretch", column_config=BOARD_COLUMNS)
+    st.dataframe(demo.drop(columns=["synthetic", "rank"]), hide_index=True,
+                 placeholder="—", width="stretch", column_config=BOARD_COLUMNS)
 
 class_by_class(s, summaries, synthetic)

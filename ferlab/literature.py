@@ -24,6 +24,7 @@ class LiteratureResult:
     source: str              # the original publication
     cited_by: str = PAPER
     proposed: bool = False   # the paper's own model
+    epochs: int | None = None  # of its final training, where the publication says
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -31,9 +32,12 @@ class LiteratureResult:
 
 # The paper's own results (its section 4 and Table 2's "proposed" rows).
 PAPER_RESULTS: tuple[LiteratureResult, ...] = (
-    LiteratureResult("Sarmah et al.: 5-conv, Adam, 300 epochs", 0.7058, "single", None, PAPER, proposed=True),
-    LiteratureResult("Sarmah et al.: 8-conv, Adam, 150 epochs", 0.6955, "single", 5_228_487, PAPER, proposed=True),
-    LiteratureResult("Sarmah et al.: 8-conv, SGD-Nesterov, 150 epochs", 0.6821, "single", 5_228_487, PAPER, proposed=True),
+    LiteratureResult("Sarmah et al.: 5-conv, Adam, 300 epochs", 0.7058, "single", None, PAPER, proposed=True,
+                     epochs=300),
+    LiteratureResult("Sarmah et al.: 8-conv, Adam, 150 epochs", 0.6955, "single", 5_228_487, PAPER, proposed=True,
+                     epochs=150),
+    LiteratureResult("Sarmah et al.: 8-conv, SGD-Nesterov, 150 epochs", 0.6821, "single", 5_228_487, PAPER,
+                     proposed=True, epochs=150),
     LiteratureResult("Sarmah et al.: 4-conv baseline", 0.65, "single", None, PAPER, proposed=True),
 )
 

@@ -78,6 +78,9 @@ def test_pages_on_the_shipped_reference_runs(store, page):
     assert reference.seed(store) > 0
     at = run_page(page)
     assert not at.error, [e.value for e in at.error]
+    # a figure a row has not got (the literature's hours, a running trial's accuracy) shows as a dash,
+    # not as Streamlit's "None"
+    assert (page in ("compare", "predict") or at.dataframe) and all(t.proto.placeholder == "—" for t in at.dataframe)
     if page == "experiments":   # the newest job, a shipped record: its command, not an empty log
         newest = store.get_job(at.selectbox(key="job_pick").value)
         assert newest.origin == "reference" and at.code[0].value == newest.spec["reference_command"]
@@ -540,6 +543,10 @@ def test_leaderboard_ranks_by_test_accuracy_and_keeps_demo_apart(store):
     main = at.dataframe[0].value
     assert (main["source"] == "literature").all()      # demo runs are not ranked with FER2013
     assert main["accuracy"].is_monotonic_decreasing
+    # the paper's own runs with the epochs it trained them for; the others' are not published
+    epochs = main.set_index("model")["epochs"]
+    assert (epochs["Sarmah et al.: 5-conv, Adam, 300 epochs"], epochs["Sarmah et al.: 8-conv, Adam, 150 epochs"]) == (300, 150)
+    assert epochs[~epochs.index.str.startswith("Sarmah")].isna().all()
     demo = at.dataframe[1].value
     assert demo["accuracy"].tolist() == [0.6, 0.5]
     assert any("not reproduced here" in c.value for c in at.caption)

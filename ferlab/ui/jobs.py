@@ -33,7 +33,8 @@ def job_list(store: Store, limit: int = 50) -> None:
     if (frame["status"] == "queued").any() and not live_worker(store):
         st.warning("Jobs are queued but no worker is running. Start one with `ferlab worker`, "
                    "or submit again (the app starts one).")
-    st.dataframe(frame.drop(columns=["created"]), hide_index=True, width="stretch", column_config=COLUMNS)
+    st.dataframe(frame.drop(columns=["created"]), hide_index=True,
+                 placeholder="—", width="stretch", column_config=COLUMNS)
     job_id = st.selectbox("Job", frame["job"].tolist(), key="job_pick")
     job = store.get_job(job_id)
     left, right, rubbish, _ = st.columns([1, 1, 1, 3])

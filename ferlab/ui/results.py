@@ -157,7 +157,7 @@ def class_by_class(store: Store, summaries: list[JobSummary], synthetic: set[str
         st.caption("Pick one or more runs.")
         return
     st.altair_chart(measure_chart(per_class, measure), width="stretch")
-    st.dataframe(measure_table(per_class, measure), hide_index=True,
+    st.dataframe(measure_table(per_class, measure), hide_index=True, placeholder="—",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in per_class["run"].unique()})
     st.caption("Each run's figures are of its best saved model on the split the leaderboard names, as stored when "
                "it finished. Confusion matrices: rows are the true class, columns the predicted one; the shade is "

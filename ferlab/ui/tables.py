@@ -220,7 +220,7 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
         for r in all_results():
             rows.append({"model": r.model, "source": "literature", "accuracy": r.accuracy,
                          "with flip TTA": None, "split": "test",
-                         "params": r.params, "epochs": None, "hours": None, "machine": None,
+                         "params": r.params, "epochs": r.epochs, "hours": None, "machine": None,
                          "architecture": r.kind, "optimizer": None,
                          "data": "FER2013", "synthetic": False, "cited": r.source})
     frame = pd.DataFrame(rows)
