@@ -63,7 +63,7 @@ def test_photo_upload_draws_boxes(app_server, page, model_in_store, photo, tmp_p
     page.get_by_role("heading", name="Predict").wait_for(timeout=60_000)
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / "group.jpg"))
     page.get_by_role("heading", name="group.jpg").wait_for(timeout=120_000)
-    page.locator("[data-testid='stImage']").first.wait_for(timeout=120_000)
+    page.locator("[data-testid='stImage']:visible").first.wait_for(timeout=120_000)   # not the card's, folded
     page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "predict-photo.png"), full_page=True)
     assert page.get_by_text("No face found").count() == 0
@@ -96,6 +96,13 @@ def test_photo_upload_draws_boxes(app_server, page, model_in_store, photo, tmp_p
     assert surprise.count() == faces
     page.wait_for_timeout(3000)                 # the maps load after their captions
     page.screenshot(path=str(ARTIFACTS / "predict-occlusion.png"), full_page=True)
+    # the shipped model (the first choice) with its model card under the picker: text and picture
+    page.get_by_text("Model card: how the shipped model was trained").click()
+    card = page.get_by_test_id("stExpander").filter(has_text="Model card")
+    card.get_by_role("heading", name="Results on PublicTest").wait_for(timeout=30_000)
+    picture = card.locator("[data-testid='stImage'] img").first
+    picture.wait_for(timeout=30_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle(), timeout=30_000)
 
 
 def test_fake_camera_streams_and_labels_appear(app_server, pw, model_in_store, photo, tmp_path):
