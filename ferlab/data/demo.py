@@ -30,6 +30,11 @@ _SHAPES = {
 }
 
 
+def _pixel(coordinates: np.ndarray, n: int) -> np.ndarray:
+    """The pixel index of each coordinate, inside the image."""
+    return np.clip(coordinates, 0, n - 1).astype(np.int64)
+
+
 def _face(rng: np.random.Generator, code: int) -> np.ndarray:
     n = IMAGE_SIZE
     yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
@@ -47,14 +52,13 @@ def _face(rng: np.random.Generator, code: int) -> np.ndarray:
         img[eye] = dark
         bx = np.linspace(-4, 4, 30)
         by = ey - (5 + 3 * brow_h) * scale + side * slant * bx * 0.6 * -1 * np.sign(bx) * side
-        for x0, y0 in zip(ex + bx * scale, by):
-            img[int(np.clip(y0, 0, n - 1)), int(np.clip(x0, 0, n - 1))] = dark
+        img[_pixel(by, n), _pixel(ex + bx * scale, n)] = dark
     mx = np.linspace(-7, 7, 60)
     my = cy + 10 * scale - curve * (1 - (mx / 7) ** 2) * 3
-    for x0, y0 in zip(cx + mx * scale, my):
-        h = int(1 + mouth_open * 4)
-        y0 = int(np.clip(y0, 0, n - 1))
-        img[y0:min(n, y0 + h), int(np.clip(x0, 0, n - 1))] = dark
+    rows, columns = _pixel(my, n), _pixel(cx + mx * scale, n)
+    for down in range(int(1 + mouth_open * 4)):      # the mouth's height in pixels (none when shut)
+        inside = rows + down < n
+        img[rows[inside] + down, columns[inside]] = dark
     img = img * rng.uniform(0.7, 1.2) + rng.normal(0, 12, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8)
 
