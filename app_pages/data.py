@@ -4,7 +4,7 @@ from ferlab.data import DEMO_NAME, delete_dataset, ensure_demo
 from ferlab.data.catalog import sample_faces, save_upload
 from ferlab.labels import CLASSES
 from ferlab.runner.jobs import ImportSpec
-from ferlab.ui.common import friendly_errors, store
+from ferlab.ui.common import friendly_errors, store, table
 from ferlab.ui.forms import submit_job
 from ferlab.ui.tables import class_counts_chart, datasets_frame
 
@@ -13,8 +13,8 @@ s = store()
 with friendly_errors("Preparing the demo set"):
     ensure_demo(s)
 datasets = s.list_datasets()
-st.dataframe(datasets_frame(datasets), hide_index=True, placeholder="—", width="stretch",
-             column_config={c: st.column_config.NumberColumn(format="localized") for c in ("train", "val", "test")})
+table(datasets_frame(datasets),
+      column_config={c: st.column_config.NumberColumn(format="localized") for c in ("train", "val", "test")})
 
 with st.expander("Import FER2013", expanded=not any(not d.synthetic for d in datasets)):
     upload = st.file_uploader("fer2013.csv, or a .zip of the image folders", type=["csv", "zip"])

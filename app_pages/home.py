@@ -2,7 +2,7 @@ import streamlit as st
 
 from ferlab.data.catalog import synthetic_names
 from ferlab.runner.jobs import model_lineages
-from ferlab.ui.common import store
+from ferlab.ui.common import store, table
 from ferlab.ui.jobs import BOARD_COLUMNS, COLUMNS
 from ferlab.ui.tables import jobs_frame, leaderboard_frame
 
@@ -25,8 +25,7 @@ def running():
     if frame.empty:
         st.caption("Nothing is running.")
     else:
-        st.dataframe(frame.drop(columns=["created"]), hide_index=True,
-                     placeholder="—", width="stretch", column_config=COLUMNS)
+        table(frame.drop(columns=["created"]), column_config=COLUMNS)
 
 
 st.subheader("Running now")
@@ -38,5 +37,4 @@ board = leaderboard_frame(summaries, synthetic, literature=False, lineages=model
 if board.empty or board["synthetic"].all():
     st.info("No FER2013 run has finished yet: import FER2013 on **Data**, then train on **Experiments**.")
 else:
-    st.dataframe(board[~board["synthetic"]].head(5).drop(columns=["synthetic", "rank"]), hide_index=True,
-                 placeholder="—", width="stretch", column_config=BOARD_COLUMNS)
+    table(board[~board["synthetic"]].head(5).drop(columns=["synthetic", "rank"]), column_config=BOARD_COLUMNS)

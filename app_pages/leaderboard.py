@@ -3,7 +3,7 @@ import streamlit as st
 from ferlab.literature import MISSING_TABLE2_ROWS, PAPER
 from ferlab.data.catalog import synthetic_names
 from ferlab.runner.jobs import model_lineages
-from ferlab.ui.common import store
+from ferlab.ui.common import store, table
 from ferlab.ui.jobs import BOARD_COLUMNS
 from ferlab.ui.results import class_by_class
 from ferlab.ui.tables import leaderboard_frame
@@ -19,8 +19,7 @@ real = frame[~frame["synthetic"]] if not frame.empty else frame
 if not real.empty:
     real = real[real["source"].isin(sources)]
     real = real.assign(rank=range(1, len(real) + 1))
-    st.dataframe(real.drop(columns=["synthetic"]), hide_index=True,
-                 placeholder="—", width="stretch", column_config=BOARD_COLUMNS)
+    table(real.drop(columns=["synthetic"]), column_config=BOARD_COLUMNS)
     st.download_button("Download CSV", real.to_csv(index=False), "ferlab-leaderboard.csv", "text/csv")
 st.caption(f"Our runs rank by the accuracy of their best-val checkpoint on the split the **split** column "
            "names: test, or val where a data set has no test split (a FER2013 imported without PrivateTest "
@@ -35,7 +34,6 @@ if real.empty or not (real["source"] != "literature").any():
 demo = frame[frame["synthetic"]] if not frame.empty else frame
 if not demo.empty:
     st.subheader("Synthetic demo-set runs (not ranked with FER2013)")
-    st.dataframe(demo.drop(columns=["synthetic", "rank"]), hide_index=True,
-                 placeholder="—", width="stretch", column_config=BOARD_COLUMNS)
+    table(demo.drop(columns=["synthetic", "rank"]), column_config=BOARD_COLUMNS)
 
 class_by_class(s, summaries, synthetic)

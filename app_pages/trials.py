@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ferlab.ui.common import store
+from ferlab.ui.common import store, table
 from ferlab.ui.jobs import COLUMNS
 from ferlab.ui.tables import curves_chart, curves_frame, job_label, parallel_coordinates_chart, trials_frame
 
@@ -26,9 +26,8 @@ def trials(job_id: int) -> None:
         st.caption("The search runs: its trials refresh every 10 s, in the order they started.")
     else:
         frame = frame.sort_values("best val acc", ascending=False, na_position="last")
-    picked = st.dataframe(frame.drop(columns=["trial_id"]), hide_index=True, placeholder="—", width="stretch",
-                          on_select="rerun", selection_mode="multi-row", key="trial_table",
-                          column_config=COLUMNS)
+    picked = table(frame.drop(columns=["trial_id"]), on_select="rerun", selection_mode="multi-row",
+                   key="trial_table", column_config=COLUMNS)
     tuned = [c for c in frame.columns if c.startswith("filters_") or c in ("conv_dropout", "dense_dropout",
                                                                              "learning_rate", "batch_size", "optimizer")]
     dims = [c for c in tuned if frame[c].nunique() > 1]       # an axis where every trial sits alike says nothing

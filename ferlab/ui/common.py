@@ -11,6 +11,14 @@ from ferlab.runner import reap_foreground
 from ferlab.store import SchemaOutOfDate, Store, StoreError
 
 
+MISSING = "—"      # a figure a row has not got (Streamlit's tables would read "None")
+
+
+def table(frame, **options):
+    """st.dataframe as the pages show one: no index, the page's width, a dash for a missing figure."""
+    return st.dataframe(frame, **{"hide_index": True, "width": "stretch", "placeholder": MISSING, **options})
+
+
 @st.cache_resource(show_spinner=False)
 def _store(url: str | None) -> Store:
     return Store(url)

@@ -7,7 +7,7 @@ import streamlit as st
 from ferlab.runner import delete_job, dependents, ensure_worker, live_worker, no_log_reason, tail
 from ferlab.runner.jobs import command_line
 from ferlab.store import Store
-from ferlab.ui.common import friendly_errors
+from ferlab.ui.common import friendly_errors, table
 from ferlab.ui.tables import jobs_frame
 
 PARAMS = st.column_config.NumberColumn(format="localized")      # 5,281,223 rather than 5281223
@@ -33,8 +33,7 @@ def job_list(store: Store, limit: int = 50) -> None:
     if (frame["status"] == "queued").any() and not live_worker(store):
         st.warning("Jobs are queued but no worker is running. Start one with `ferlab worker`, "
                    "or submit again (the app starts one).")
-    st.dataframe(frame.drop(columns=["created"]), hide_index=True,
-                 placeholder="—", width="stretch", column_config=COLUMNS)
+    table(frame.drop(columns=["created"]), column_config=COLUMNS)
     job_id = st.selectbox("Job", frame["job"].tolist(), key="job_pick")
     job = store.get_job(job_id)
     left, right, rubbish, _ = st.columns([1, 1, 1, 3])

@@ -17,7 +17,7 @@ from ferlab.labels import CLASSES
 from ferlab.store import Store
 from ferlab.store.entities import ArtifactInfo, JobSummary
 from ferlab.training.report import Faces
-from ferlab.ui.common import friendly_errors
+from ferlab.ui.common import friendly_errors, table
 from ferlab.ui.tables import describe
 
 MEASURES = ("recall", "precision", "f1")
@@ -157,8 +157,8 @@ def class_by_class(store: Store, summaries: list[JobSummary], synthetic: set[str
         st.caption("Pick one or more runs.")
         return
     st.altair_chart(measure_chart(per_class, measure), width="stretch")
-    st.dataframe(measure_table(per_class, measure), hide_index=True, placeholder="—",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in per_class["run"].unique()})
+    table(measure_table(per_class, measure),
+          column_config={c: st.column_config.NumberColumn(format="%.3f") for c in per_class["run"].unique()})
     st.caption("Each run's figures are of its best saved model on the split the leaderboard names, as stored when "
                "it finished. Confusion matrices: rows are the true class, columns the predicted one; the shade is "
                "the share of the row's faces, the number their count. The mean row is over the classes "
