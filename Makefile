@@ -30,8 +30,11 @@ run: $(VENV)/.runtime
 # 285 (with the webcam's new tests) in 13:24. The same tests' times vary about 2x between runs there.
 # At 945693f on that host, 22nd session: `-n 2` 14:35 (20:03 user CPU), `-n 3` 15:57 (21:51), one after
 # the other: the suite is bound by CPU there, so a third process only adds contention.
+# The runner's real-process tests (tests/runner) form one xdist group, run one after another: two of
+# them at once put six or more processes on two cores against 2-second heartbeat deadlines (at 13:58
+# and 16:44 for the same suite, their three slowest took 183 s and 345 s).
 test: $(VENV)/.dev
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 clean-venv:
 	rm -rf $(VENV)
