@@ -921,6 +921,18 @@ def test_the_model_card_is_read_from_docs_where_the_packaged_link_is_a_plain_fil
     assert models.model_card() == ("# Model card: a packaged copy\n", tmp_path)
 
 
+def test_a_card_of_its_title_alone_shows_as_an_empty_panel(store, tmp_path, monkeypatch):
+    from ferlab.inference import models
+
+    if not models.SHIPPED.exists():
+        pytest.skip("no shipped model in this checkout")
+    monkeypatch.setattr(models, "CARD", tmp_path / "model-card.md")
+    models.CARD.write_text("# Model card: title alone")
+    at = run_page("predict")
+    [card] = [e for e in at.expander if e.label.startswith("Model card")]
+    assert not at.exception and "".join(m.value for m in card.markdown).strip() == ""
+
+
 def test_predict_page_offers_the_best_checkpoint_of_a_run_cut_short(store):
     from ferlab import config
     from ferlab.models import ModelConfig

@@ -92,7 +92,7 @@ def show_model_card() -> None:
         st.caption("This copy of ferlab has no model card for the shipped model (docs/model-card.md).")
         return
     text, folder = card
-    text = HEADING.sub(r"##\1 ", text.split("\n", 1)[1])      # the expander names it; headings a size down
+    text = HEADING.sub(r"##\1 ", text.partition("\n")[2])      # the expander names it; headings a size down
     with st.expander("Model card: how the shipped model was trained, and what it scores"):
         start = 0
         for image in IMAGE_LINE.finditer(text):
