@@ -30,12 +30,11 @@ run: $(VENV)/.runtime
 # 285 (with the webcam's new tests) in 13:24. The same tests' times vary about 2x between runs there.
 # At 945693f on that host, 22nd session: `-n 2` 14:35 (20:03 user CPU), `-n 3` 15:57 (21:51), one after
 # the other: the suite is bound by CPU there, so a third process only adds contention.
-# The runner's real-process tests (tests/runner) form one xdist group, run one after another: two of
-# them at once put six or more processes on two cores against 2-second heartbeat deadlines (in runs of
-# 13:58 and 16:44 without the group, their three slowest took 183 s and 345 s; with it, 167 s in a run
-# of 16:36 that was no shorter: the group keeps them apart, the suite's CPU is what it was).
+# `--dist loadgroup` with the runner's real-process tests in one group (one after another) was tried
+# in the 23rd session and dropped: no shorter (16:36, 13:54, 16:10), and the webcam browser test saw no
+# processed frame in two of those three runs, against none in two runs without it.
 test: $(VENV)/.dev
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2
 
 clean-venv:
 	rm -rf $(VENV)

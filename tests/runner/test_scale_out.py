@@ -19,8 +19,6 @@ from tests.conftest import _free_port
 from tests.helpers import register_synthetic
 from tests.runner.test_worker import TINY, start_worker, wait_for
 
-pytestmark = pytest.mark.xdist_group("real-processes")     # with test_worker.py's: one at a time
-
 
 @pytest.mark.postgres
 def test_two_workers_share_a_postgresql_queue(pg_url, home, monkeypatch):

@@ -19,10 +19,6 @@ from tests.helpers import register_synthetic, tiny_model
 
 TINY = tiny_model()
 
-# Each of these tests runs several processes against one another's heartbeats and deadlines: under
-# `make test` (pytest-xdist --dist loadgroup) they run one after another in one test process, never two
-# at once on a 2-core machine.
-pytestmark = pytest.mark.xdist_group("real-processes")
 
 
 @pytest.fixture
