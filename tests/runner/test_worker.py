@@ -20,7 +20,6 @@ from tests.helpers import register_synthetic, tiny_model
 TINY = tiny_model()
 
 
-
 @pytest.fixture
 def data(store) -> str:
     return register_synthetic(store, "small", 40, seed=9)
