@@ -1,10 +1,16 @@
 """Live video: detect on a downscaled frame, classify every face in one call, smooth each face's
 probabilities over a few frames, draw, and keep a frames-per-second figure and the last frame (a
-still to look at closer). No streamlit here: the Predict page hands `callback` to
-streamlit-webrtc, which drops frames while this is busy."""
+still to look at closer). No streamlit here: the Predict page hands `callback` to streamlit-webrtc.
+
+streamlit-webrtc stops processing a stream for good, and silently, once one call of the callback
+takes over 10 s, which a busy machine reaches (a first compile took 7 s, and a labelled frame 6-10 s,
+on one core shared six ways). So the callback never waits for the model: it hands the frame to a
+labelling thread when that is free, drops it for labelling when not, and draws the latest labels on
+every frame it passes on."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -14,7 +20,16 @@ import numpy as np
 
 from ferlab.inference.detect import Box, detect
 from ferlab.inference.draw import annotate
-from ferlab.inference.predictor import FacePrediction, Predictor
+from ferlab.inference.predictor import FacePrediction, Predictor, crops
+
+logger = logging.getLogger(__name__)
+IDLE_S = 5.0        # the labelling thread ends after this long without a frame; the next frame starts one
+
+
+def batch_size(faces: int) -> int:
+    """The batch a frame of `faces` faces is classified in: the next power of two, so that a backend
+    that compiles one program per input shape (JAX) meets a handful of shapes, not one per face count."""
+    return 1 << max(faces - 1, 0).bit_length()
 
 
 @dataclass(frozen=True)
@@ -42,9 +57,23 @@ class FrameProcessor:
         self._times: deque[float] = deque(maxlen=30)
         self._lock = threading.Lock()
         self._still: Still | None = None
-        self.frames = 0
-        # compile the model's predict step now, not on the first video frame
-        self.predictor.classify(np.zeros((1, 48, 48, 1), dtype="float32"))
+        self._faces: list[FacePrediction] = []     # the latest labels, drawn on every frame passed on
+        self._pending: np.ndarray | None = None    # the newest frame waiting for the labelling thread
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self.frames = self.failed = 0
+        self.error: str | None = None            # the last frame that could not be labelled: why
+        self.error_at: float | None = None       # and when (time.monotonic())
+        self.last_at: float | None = None        # time.monotonic() of the last frame processed
+        self._warm()
+
+    def _warm(self) -> None:
+        """Compile the predict step for frames of up to four faces and load the detector now, so that
+        the first labels come without a compile (TensorFlow traces batch sizes 1 and 2, then one
+        general shape; JAX compiles each of 1, 2 and 4)."""
+        for n in (1, 2, 4):
+            self.predictor.classify(np.zeros((n, 48, 48, 1), dtype="float32"))
+        self._boxes(np.zeros((240, 320), dtype=np.uint8))
 
     @property
     def fps(self) -> float:
@@ -79,24 +108,68 @@ class FrameProcessor:
         self._tracks = tracks
         return out
 
+    def _classify(self, gray: np.ndarray, boxes: list[Box]) -> list[FacePrediction]:
+        batch = crops(gray, boxes)
+        padded = np.zeros((batch_size(len(batch)), *batch.shape[1:]), dtype=batch.dtype)
+        padded[:len(batch)] = batch
+        probs = self.predictor.classify(padded)[:len(batch)] if len(batch) else []
+        return [FacePrediction(b, tuple(map(float, p))) for b, p in zip(boxes, probs)]
+
     def still(self) -> Still | None:
         """The last frame processed; None before the first."""
         with self._lock:
             return self._still
 
     def process_rgb(self, rgb: np.ndarray) -> np.ndarray:
+        """Label `rgb` now, in this thread, and return it with its labels drawn."""
+        return annotate(rgb, self._label(rgb))
+
+    def _label(self, rgb: np.ndarray) -> list[FacePrediction]:
         gray = (rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114).astype(np.uint8)
         boxes = self._boxes(gray)
-        faces = self._smooth(self.predictor.predict_gray(gray, boxes))
+        faces = self._smooth(self._classify(gray, boxes))
         with self._lock:
-            self._times.append(time.monotonic())
+            self.last_at = time.monotonic()
+            self._times.append(self.last_at)
             self.frames += 1
             self._still = Still(rgb, gray, tuple(boxes))     # annotate draws on a copy: rgb stays as it came
-        return annotate(rgb, faces)
+            self._faces = faces
+        return faces
+
+    def submit(self, rgb: np.ndarray) -> None:
+        """Queue `rgb` for labelling, in place of any frame still waiting; never waits for the model."""
+        with self._lock:
+            self._pending = rgb
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._label_frames, name="ferlab-video-labels", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _label_frames(self) -> None:
+        while True:
+            with self._lock:
+                if self._pending is None:
+                    self._wake.wait(IDLE_S)
+                if self._pending is None:        # no video for a while: end; submit starts another
+                    self._thread = None
+                    return
+                rgb, self._pending = self._pending, None
+            try:
+                self._label(rgb)
+            except Exception as exc:             # the video goes on unlabelled, and the page says why
+                logger.exception("a video frame could not be labelled")
+                with self._lock:
+                    self.failed += 1
+                    self.error, self.error_at = f"{type(exc).__name__}: {exc}", time.monotonic()
+                    self._faces = []
 
     def callback(self, frame):
-        """streamlit-webrtc's video_frame_callback: av.VideoFrame in, annotated frame out."""
+        """streamlit-webrtc's video_frame_callback: av.VideoFrame in, the same frame with the latest
+        labels drawn on it out."""
         import av
 
-        out = self.process_rgb(frame.to_ndarray(format="rgb24"))
-        return av.VideoFrame.from_ndarray(out, format="rgb24")
+        rgb = frame.to_ndarray(format="rgb24")
+        self.submit(rgb)
+        with self._lock:
+            faces = self._faces
+        return av.VideoFrame.from_ndarray(annotate(rgb, faces) if faces else rgb, format="rgb24")

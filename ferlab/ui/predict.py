@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from pathlib import Path
 
 import altair as alt
@@ -204,6 +206,34 @@ def photos_tab(predictor) -> None:
                                 "label, and every emotion's probability.")
 
 
+STALLED_S = 15      # playing this long with no frame labelled: say so
+
+
+def log_webrtc_errors() -> None:
+    """streamlit-webrtc logs why it stopped processing a stream (a frame over 10 s, an exception) to a
+    logger with only a NullHandler, so the reason reaches no log; send its warnings to stderr."""
+    log = logging.getLogger("streamlit_webrtc")
+    if not any(getattr(h, "ferlab", False) for h in log.handlers):
+        handler = logging.StreamHandler()
+        handler.ferlab = True
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+
+
+def video_health(processor, playing_since: float, now: float) -> str | None:
+    """What to tell the user when the video is playing but its frames are not labelled, or None."""
+    if processor.error is not None and (processor.last_at is None or processor.error_at > processor.last_at):
+        return (f"{processor.failed} frame(s) could not be labelled; the last because of {processor.error}. "
+                "The video goes on unlabelled: try another model, or STOP and START again.")
+    waiting = now - (processor.last_at if processor.last_at is not None and processor.last_at > playing_since
+                     else playing_since)
+    if waiting > STALLED_S:
+        return (f"No frame has been labelled for {waiting:.0f} s: the machine may be too busy (a training run?), "
+                "or the video has stopped. Press STOP, then START.")
+    return None
+
+
 def webcam_tab(predictor) -> None:
     if not st.toggle("Use the webcam", key="webcam_on"):
         st.caption("Turn on to classify live video from this browser's camera.")
@@ -212,19 +242,25 @@ def webcam_tab(predictor) -> None:
 
     from ferlab.inference.video import FrameProcessor
 
+    log_webrtc_errors()
     if "frame_processor" not in st.session_state or st.session_state.frame_processor.predictor is not predictor:
         st.session_state.frame_processor = FrameProcessor(predictor)
     processor = st.session_state.frame_processor
-    st.caption("Live video stays on this machine (no STUN or TURN server). Frames are dropped, not queued, "
-               "when classification falls behind.")
+    st.caption("Live video stays on this machine (no STUN or TURN server). Faces are labelled as fast as this "
+               "machine can; the frames in between show the latest labels.")
     ctx = webrtc_streamer(key="webcam", mode=WebRtcMode.SENDRECV, rtc_configuration={"iceServers": []},
                           media_stream_constraints={"video": True, "audio": False},
                           video_frame_callback=processor.callback, async_processing=True)
 
     @st.fragment(run_every=1)
     def fps():
-        if ctx.state.playing:
-            st.metric("Frames per second (processed)", f"{processor.fps:.1f}")
+        if not ctx.state.playing:
+            st.session_state.pop("webcam_playing_since", None)
+            return
+        since = st.session_state.setdefault("webcam_playing_since", time.monotonic())
+        st.metric("Frames per second (processed)", f"{processor.fps:.1f}")
+        if (problem := video_health(processor, since, time.monotonic())) is not None:
+            st.warning(problem)
 
     fps()
     if ctx.state.playing and st.button(

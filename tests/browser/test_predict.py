@@ -128,10 +128,14 @@ def test_fake_camera_streams_and_labels_appear(app_server, pw, model_in_store, p
 
         baseline, drawn = label_pixels(photo), 0
         deadline = time.monotonic() + 150          # the whole suite beside it can slow the first labels
-        while time.monotonic() < deadline and drawn <= baseline + 500:
-            shot = frame.locator("video").first.screenshot()
-            drawn = label_pixels(np.asarray(Image.open(io.BytesIO(shot)).convert("RGB").resize((640, 480))))
-            page.wait_for_timeout(1000)
+        try:
+            while time.monotonic() < deadline and drawn <= baseline + 500:
+                shot = frame.locator("video").first.screenshot()
+                drawn = label_pixels(np.asarray(Image.open(io.BytesIO(shot)).convert("RGB").resize((640, 480))))
+                page.wait_for_timeout(1000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "predict-webcam-failed.png"), full_page=True)
+            raise
         (ARTIFACTS / "predict-webcam.png").write_bytes(shot)
         page.screenshot(path=str(ARTIFACTS / "predict-webcam-page.png"), full_page=True)
         size = frame.locator("video").first.evaluate("v => `${v.videoWidth}x${v.videoHeight}`")
