@@ -244,7 +244,8 @@ def webcam_tab(predictor) -> None:
 
     log_webrtc_errors()
     if "frame_processor" not in st.session_state or st.session_state.frame_processor.predictor is not predictor:
-        st.session_state.frame_processor = FrameProcessor(predictor)
+        with st.spinner("Preparing the model for live video ..."):     # compiles its batches: a second or two
+            st.session_state.frame_processor = FrameProcessor(predictor)
     processor = st.session_state.frame_processor
     st.caption("Live video stays on this machine (no STUN or TURN server). Faces are labelled as fast as this "
                "machine can; the frames in between show the latest labels.")
