@@ -5,6 +5,7 @@ taken from it explained."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,7 +107,7 @@ def test_photo_upload_draws_boxes(app_server, page, model_in_store, photo, tmp_p
 
 
 def test_fake_camera_streams_and_labels_appear(app_server, pw, model_in_store, photo, tmp_path):
-    url, _ = app_server
+    url, env = app_server
     video = tmp_path / "face.y4m"
     write_y4m(video, photo)
     if True:
@@ -141,6 +142,9 @@ def test_fake_camera_streams_and_labels_appear(app_server, pw, model_in_store, p
         size = frame.locator("video").first.evaluate("v => `${v.videoWidth}x${v.videoHeight}`")
         fps = page.get_by_test_id("stMetric").filter(has_text="Frames per second").inner_text().replace("\n", " ")
         assert drawn > baseline + 500, f"no label drawn on the returned video ({size}, {fps})"
+        server_log = (Path(env["FERLAB_HOME"]).parent / "streamlit.log").read_text()
+        for error in ("Error occurred in the WebRTC thread", "could not be labelled"):   # both logged to it
+            assert error not in server_log, server_log[-3000:]
         # a frame taken from the video: its faces, each with its occlusion map and caption
         page.get_by_role("button", name="Explain the current frame").click()
         page.get_by_role("heading", name="The frame taken").wait_for(timeout=60_000)
