@@ -58,6 +58,12 @@ def crops(gray: np.ndarray, boxes: list[Box], margin: float = MARGIN) -> np.ndar
     return out
 
 
+def batch_size(faces: int) -> int:
+    """The batch `faces` faces are classified in when padded: the next power of two, so that a backend
+    that compiles one program per input shape (JAX) meets a handful of shapes, not one per face count."""
+    return 1 << max(faces - 1, 0).bit_length()
+
+
 class Predictor:
     def __init__(self, model_path: str | Path, detector: str = DEFAULT_DETECTOR, tta: bool = False):
         from ferlab.models.ensemble import mirrors_faces
@@ -73,18 +79,22 @@ class Predictor:
         self.mirrors = mirrors_faces(self.model)
         self.detector, self.tta = detector, tta and not self.mirrors
 
-    def classify(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities for an N x 48 x 48 x 1 batch, in one model call."""
-        if len(batch) == 0:
+    def classify(self, batch: np.ndarray, pad: bool = False) -> np.ndarray:
+        """Probabilities for an N x 48 x 48 x 1 batch, in one model call. `pad`: run the model on the
+        batch padded with blank faces to the next power of two (see `batch_size`)."""
+        n = len(batch)
+        if n == 0:
             return np.zeros((0, len(CLASSES)))
+        if pad:
+            batch = np.concatenate([batch, np.zeros((batch_size(n) - n, *batch.shape[1:]), dtype=batch.dtype)])
         x = np.concatenate([batch, batch[:, :, ::-1]]) if self.tta else batch
         # predict_on_batch runs the compiled predict step: ~7x faster than an eager call per frame
         p = np.asarray(self.model.predict_on_batch(x), dtype=np.float64)
-        return (p[:len(batch)] + p[len(batch):]) / 2 if self.tta else p
+        return ((p[:len(batch)] + p[len(batch):]) / 2 if self.tta else p)[:n]
 
-    def predict_gray(self, gray: np.ndarray, boxes: list[Box] | None = None) -> list[FacePrediction]:
+    def predict_gray(self, gray: np.ndarray, boxes: list[Box] | None = None, pad: bool = False) -> list[FacePrediction]:
         boxes = detect(gray, self.detector) if boxes is None else boxes
-        probs = self.classify(crops(gray, boxes))
+        probs = self.classify(crops(gray, boxes), pad=pad)
         return [FacePrediction(b, tuple(map(float, p))) for b, p in zip(boxes, probs)]
 
     def predict_image(self, image) -> list[FacePrediction]:

@@ -20,16 +20,11 @@ import numpy as np
 
 from ferlab.inference.detect import Box, detect
 from ferlab.inference.draw import annotate
-from ferlab.inference.predictor import FacePrediction, Predictor, crops
+from ferlab.inference.predictor import FacePrediction, Predictor
+from ferlab.labels import IMAGE_SIZE
 
 logger = logging.getLogger(__name__)
 IDLE_S = 5.0        # the labelling thread ends after this long without a frame; the next frame starts one
-
-
-def batch_size(faces: int) -> int:
-    """The batch a frame of `faces` faces is classified in: the next power of two, so that a backend
-    that compiles one program per input shape (JAX) meets a handful of shapes, not one per face count."""
-    return 1 << max(faces - 1, 0).bit_length()
 
 
 @dataclass(frozen=True)
@@ -64,7 +59,6 @@ class FrameProcessor:
         self.frames = self.failed = 0
         self.error: str | None = None            # the last frame that could not be labelled: why
         self.error_at: float | None = None       # and when (time.monotonic())
-        self.last_at: float | None = None        # time.monotonic() of the last frame processed
         self._warm()
 
     def _warm(self) -> None:
@@ -72,8 +66,14 @@ class FrameProcessor:
         the first labels come without a compile (TensorFlow traces batch sizes 1 and 2, then one
         general shape; JAX compiles each of 1, 2 and 4)."""
         for n in (1, 2, 4):
-            self.predictor.classify(np.zeros((n, 48, 48, 1), dtype="float32"))
+            self.predictor.classify(np.zeros((n, IMAGE_SIZE, IMAGE_SIZE, 1), dtype="float32"), pad=True)
         self._boxes(np.zeros((240, 320), dtype=np.uint8))
+
+    @property
+    def last_at(self) -> float | None:
+        """time.monotonic() of the last frame labelled; None before the first."""
+        with self._lock:
+            return self._times[-1] if self._times else None
 
     @property
     def fps(self) -> float:
@@ -109,11 +109,7 @@ class FrameProcessor:
         return out
 
     def _classify(self, gray: np.ndarray, boxes: list[Box]) -> list[FacePrediction]:
-        batch = crops(gray, boxes)
-        padded = np.zeros((batch_size(len(batch)), *batch.shape[1:]), dtype=batch.dtype)
-        padded[:len(batch)] = batch
-        probs = self.predictor.classify(padded)[:len(batch)] if len(batch) else []
-        return [FacePrediction(b, tuple(map(float, p))) for b, p in zip(boxes, probs)]
+        return self.predictor.predict_gray(gray, boxes, pad=True)     # batches of 1, 2, 4, 8... faces
 
     def still(self) -> Still | None:
         """The last frame processed; None before the first."""
@@ -129,8 +125,7 @@ class FrameProcessor:
         boxes = self._boxes(gray)
         faces = self._smooth(self._classify(gray, boxes))
         with self._lock:
-            self.last_at = time.monotonic()
-            self._times.append(self.last_at)
+            self._times.append(time.monotonic())
             self.frames += 1
             self._still = Still(rgb, gray, tuple(boxes))     # annotate draws on a copy: rgb stays as it came
             self._faces = faces

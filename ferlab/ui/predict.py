@@ -223,11 +223,11 @@ def log_webrtc_errors() -> None:
 
 def video_health(processor, playing_since: float, now: float) -> str | None:
     """What to tell the user when the video is playing but its frames are not labelled, or None."""
-    if processor.error is not None and (processor.last_at is None or processor.error_at > processor.last_at):
+    last = processor.last_at
+    if processor.error is not None and (last is None or processor.error_at > last):
         return (f"{processor.failed} frame(s) could not be labelled; the last because of {processor.error}. "
                 "The video goes on unlabelled: try another model, or STOP and START again.")
-    waiting = now - (processor.last_at if processor.last_at is not None and processor.last_at > playing_since
-                     else playing_since)
+    waiting = now - max(playing_since, last if last is not None else playing_since)
     if waiting > STALLED_S:
         return (f"No frame has been labelled for {waiting:.0f} s: the machine may be too busy (a training run?), "
                 "or the video has stopped. Press STOP, then START.")

@@ -91,30 +91,26 @@ def test_frames_of_up_to_four_faces_meet_only_the_batches_compiled_before_the_fi
     import keras
 
     from ferlab.inference.detect import Box
-    from ferlab.inference.predictor import Predictor
-    from ferlab.inference.video import FrameProcessor, batch_size
+    from ferlab.inference.predictor import Predictor, batch_size, crops
+    from ferlab.inference.video import FrameProcessor
 
     assert [batch_size(n) for n in range(10)] == [1, 1, 2, 4, 4, 8, 8, 8, 8, 16]
     fresh = FrameProcessor(Predictor(processor.predictor.model_path, detector="haar"), detector="haar")
     traced = tracing_count(fresh.predictor.model) if keras.backend.backend() == "tensorflow" else None
-    seen, classify = [], fresh.predictor.classify
-    monkeypatch.setattr(fresh.predictor, "classify", lambda batch: seen.append(len(batch)) or classify(batch))
+    model = fresh.predictor.model
+    seen, run = [], model.predict_on_batch                   # the batches the model itself meets
+    monkeypatch.setattr(model, "predict_on_batch", lambda x: seen.append(len(x)) or run(x))
     gray = two_face_scene()
     boxes = [Box(20 + 60 * i, 40, 90, 90) for i in range(4)]
     found = {n: fresh._classify(gray, boxes[:n]) for n in (3, 1, 4, 2, 0)}
     assert seen == [4, 1, 4, 2]                    # a frame without faces runs no model
     if traced is not None:
         assert tracing_count(fresh.predictor.model) == traced
-    unpadded = classify(crops_of(gray, boxes))
+    monkeypatch.undo()
+    unpadded = fresh.predictor.classify(crops(gray, boxes))
     for n, faces in found.items():
         assert [f.box for f in faces] == boxes[:n]
         np.testing.assert_allclose(np.reshape([f.probabilities for f in faces], (n, 7)), unpadded[:n], atol=1e-5)
-
-
-def crops_of(gray, boxes):
-    from ferlab.inference.predictor import crops
-
-    return crops(gray, boxes)
 
 
 def tracing_count(model) -> int:
