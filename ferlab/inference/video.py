@@ -3,10 +3,10 @@ probabilities over a few frames, draw, and keep a frames-per-second figure and t
 still to look at closer). No streamlit here: the Predict page hands `callback` to streamlit-webrtc.
 
 streamlit-webrtc stops processing a stream for good, and silently, once one call of the callback
-takes over 10 s, which a busy machine reaches (a first compile took 7 s, and a labelled frame 6-10 s,
-on one core shared six ways). So the callback never waits for the model: it hands the frame to a
-labelling thread when that is free, drops it for labelling when not, and draws the latest labels on
-every frame it passes on."""
+takes over 10 s, which a busy machine reaches (`benchmarks/video_callback.py --busy K` times a
+frame's labelling beside K busy loops). So the callback never waits for the model: it hands the
+frame to a labelling thread when that is free, drops it for labelling when not, and draws the latest
+labels on every frame it passes on."""
 
 from __future__ import annotations
 
