@@ -12,6 +12,8 @@
 # - a (with PAPER=1, or RUNS=a alone): the paper's 8-conv Adam recipe (batch 32, lr 1e-4 constant, 150
 #   epochs). It gets whatever the budget leaves; it is the run stopped first (SIGINT: interrupted,
 #   resumable with `ferlab train --resume JOB`) when the others would not finish in time.
+# - rN (RUNS="r41 r42", say): resume job N, stopped by the budget of an earlier call on the same warm
+#   machine (its checkpoint and runs.db are still there), with `ferlab train --resume N`.
 # All in mixed bfloat16, batch 64 for b-e (learning rate scaled with the batch: 0.04), under JAX
 # unless KERAS_BACKEND says otherwise. Outputs go to $OUT (default /tmp/gpu-out): runs.db, the
 # logs, the models without optimizer state in 10 MiB parts.
@@ -32,6 +34,7 @@ if [ -d .whl ] && [ -z "${SKIP_WHEELS:-}" ]; then
     export PYTHONPATH=/tmp/site
 fi
 nvidia-smi -L 2>/dev/null
+$PY -c 'from ferlab import config; print("ferlab.config.machine():", config.machine())'
 DATA=${DATA:-../shared/fer2013}
 if [ -f .devdata/fer2013.tar.xz ] && [ ! -d "$DATA" ]; then
     [ -d /tmp/fer/fer2013/val ] || { mkdir -p /tmp/fer && tar xJf .devdata/fer2013.tar.xz -C /tmp/fer; } && DATA=/tmp/fer/fer2013
@@ -69,7 +72,8 @@ for n in $NAMES; do
         c) launch c --preset ${PRESET_C:-paper-5conv-adam} --seed ${SEED_C:-21} --augmentation ${AUG_C:-paper-erasing} $RECIPE ;;
         d) launch d --preset ${PRESET_D:-paper-5conv-adam} --seed ${SEED_D:-22} --augmentation ${AUG_D:-paper-erasing} $RECIPE ;;
         e) launch e --preset ${PRESET_E:-ferlab-compact} --seed ${SEED_E:-41} --augmentation ${AUG_E:-paper-erasing} $RECIPE ;;
-        *) log "unknown run $n (RUNS takes a b c d e)"; exit 2 ;;
+        r[0-9]*) launch $n --resume ${n#r} ;;
+        *) log "unknown run $n (RUNS takes a b c d e, or rN to resume job N)"; exit 2 ;;
     esac
 done
 
