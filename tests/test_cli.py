@@ -191,7 +191,8 @@ def test_jobs_show_of_a_reference_run_names_its_shipped_model_or_says_none_was_s
     out = capsys.readouterr().out
     assert f"  model {SHIPPED}: val accuracy 0." in out
     assert f"\nran on: {store.get_job(shipped).spec['reference_machine']}\n" in out
-    assert "\ntrained from random weights by job(s) 26, 27, 28: 450 epochs and 0.31 h of epochs in all, on NVIDIA " in out
+    assert ("\ntrained from random weights by job(s) 41, 42, 27, 28: 900 epochs and 0.52 h of epochs in all, on "
+            "x86_64, Intel(R) Xeon(R) Processor, 16 CPUs, GPU NVIDIA H200; ") in out
     # the per-class table and confusion matrix stored with the run, as `ferlab evaluate` prints them
     stored = store.evaluations([shipped])[shipped].metrics["plain"]
     assert f"accuracy {stored['accuracy']:.4f} on {stored['n']:,} images" in out

@@ -98,12 +98,14 @@ def test_pages_on_the_shipped_reference_runs(store, page):
     if page == "home":      # where to go next, with the best runs already there
         assert any("**Predict** runs the shipped model" in m.value for m in at.markdown) and not at.info
         best = at.dataframe[0].value.iloc[0]
-        assert "job 30: ensemble" in best["model"]
-        # the shipped model's cost: that of the three runs it averages (the model card's "450 epochs")
-        members = [x for x in store.job_summaries() if x.job.id in (26, 27, 28)]
-        assert best["epochs"] == sum(x.epochs for x in members) == 450
+        # the shipped model's four runs, averaged from their own files (job 43; the shipped file, job 44,
+        # holds them with float16 weights, within a few faces of it)
+        assert "job 43: ensemble" in best["model"]
+        # its cost: that of the four runs it averages (the model card's "900 epochs")
+        members = [x for x in store.job_summaries() if x.job.id in (41, 42, 27, 28)]
+        assert best["epochs"] == sum(x.epochs for x in members) == 900
         assert best["hours"] == pytest.approx(sum(x.seconds_total for x in members) / 3600)
-        assert best["machine"] == members[0].job.ran_on and "NVIDIA H200" in best["machine"]
+        assert best["machine"].startswith(members[0].job.ran_on) and "NVIDIA H200" in best["machine"]
     if page == "leaderboard":
         frame = at.dataframe[0].value
         ours = frame[frame["source"] == "reference"]
@@ -111,14 +113,23 @@ def test_pages_on_the_shipped_reference_runs(store, page):
         assert ranked == sorted(ranked, reverse=True) and ranked[0] > ranked[-1]
         # the shipped ensemble ranks as one, beside the paper's models and ferlab's compact CNN
         assert {"ensemble", "8conv", "5conv", "compact"} <= set(ours["architecture"])
-        ensembles = ours[ours["architecture"] == "ensemble"]
-        shipped, before = ensembles.iloc[0], ensembles.iloc[1]
+        from tests.helpers import shipped_job
+
+        def row(job_id):
+            return ours.loc[ours["model"].str.startswith(f"job {job_id}: ")].iloc[0]
+
+        shipped, made = row(shipped_job(store)), row(43)
         # the shipped model averages each face with its mirror image itself: one figure in both columns,
-        # and flip TTA of the same three models without it (the ensemble shipped before; recorded from
-        # its members' own files in bfloat16, so within a few of 3,589 faces of the float16 file's)
-        assert shipped["model"].endswith("(+ mirror images)") and not before["model"].endswith("images)")
-        assert shipped["with flip TTA"] == shipped["accuracy"]
-        assert shipped["epochs"] == before["epochs"] == 450        # the same three runs' cost
+        # within a few of 3,589 faces of the same four models averaged from their own files (job 43)
+        assert ours["model"].iloc[0] == made["model"] and shipped["model"].startswith("job 44: ensemble")
+        assert shipped["model"].endswith("(+ mirror images)") and shipped["with flip TTA"] == shipped["accuracy"]
+        assert shipped["epochs"] == made["epochs"] == 900        # the same four runs' cost
+        assert shipped["accuracy"] == pytest.approx(made["accuracy"], abs=0.0015)
+        # the model shipped before (job 30) and the same three models without the mirror image (job 29):
+        # flip TTA of those (recorded from its members' own files in bfloat16, so within a few faces)
+        old, before = row(30), row(29)
+        assert old["model"].endswith("(+ mirror images)") and not before["model"].endswith("images)")
+        assert old["epochs"] == before["epochs"] == 450        # the same three runs' cost
         # a warm restart counts the run it started from: reference run 11 went on from run 1's model
         runs = {x.job.id: x for x in store.job_summaries()}
         assert runs[11].job.spec["init_from"] and runs[1].epochs and runs[11].epochs
@@ -126,7 +137,7 @@ def test_pages_on_the_shipped_reference_runs(store, page):
         # the six-model ensemble shipped in the past: 380 epochs, 10.97 h in all, members' restarts included
         six = ours.loc[ours["model"].str.startswith("job 24: ensemble")].iloc[0]
         assert (six["epochs"], round(six["hours"], 2)) == (380, 10.97)
-        assert shipped["accuracy"] == pytest.approx(before["with flip TTA"], abs=0.0015)
+        assert old["accuracy"] == pytest.approx(before["with flip TTA"], abs=0.0015)
         assert before["with flip TTA"] > before["accuracy"]
     if page == "predict":   # the shipped model named with what its reference run scored, from the store
         from tests.helpers import shipped_job
@@ -596,14 +607,18 @@ def test_leaderboard_shows_the_stored_per_class_figures_and_confusion_matrices(s
     charts = at.get("vega_lite_chart")
     assert len(charts) == 1 + len(picked)       # the measure's bars, then one confusion matrix a run
     # the other measure and the mirrored view: the figures change with them, from the same records
+    # (a single model, reference run 41, added: the two best average mirror images themselves)
+    picked = [*picked, 41]
+    stored = store.evaluations(picked)
+    at.multiselect(key="classes_runs").set_value(picked)
     at.radio[0].set_value("f1")
     at.radio[1].set_value("tta")
     at.run()
     f1 = table()
     for job_id in picked:
         assert list(f1[f"job {job_id}"][:7]) == stored[job_id].metrics["tta"]["f1"]
-    assert f1.loc["mean", f"job {picked[1]}"] == pytest.approx(stored[picked[1]].metrics["tta"]["macro_f1"])
-    assert list(f1[f"job {picked[1]}"][:7]) != stored[picked[1]].metrics["plain"]["f1"]
+    assert f1.loc["mean", "job 41"] == pytest.approx(stored[41].metrics["tta"]["macro_f1"])
+    assert list(f1["job 41"][:7]) != stored[41].metrics["plain"]["f1"]
 
 
 def test_leaderboard_runs_without_per_class_figures_are_not_offered(store):
@@ -673,8 +688,11 @@ def test_the_faces_behind_a_cell_show_what_the_runs_model_rested_on(store, tmp_p
     predicted = split.labels.copy()
     predicted[np.flatnonzero(split.labels == 4)[:5]] = 6           # 5 sad faces called neutral
     build_model(ModelConfig("4conv", (8, 8, 8, 8), 0.1, (16, 16), 0.1)).save(tmp_path / "m.keras")
-    _run_with_faces(store, "demo", split, predicted, np.full(len(predicted), 60), model=tmp_path / "m.keras")
+    better = _run_with_faces(store, "demo", split, split.labels, np.full(len(predicted), 90))   # no model file here
+    job = _run_with_faces(store, "demo", split, predicted, np.full(len(predicted), 60), model=tmp_path / "m.keras")
     at = run_page("leaderboard")
+    assert at.multiselect(key="classes_runs").value == [better, job]
+    assert at.selectbox(key="cell_run").value == job      # the run whose maps can be drawn, not the first
     assert at.toggle(key="cell_maps").value is False and len(at.get("image")) == 5
     at.toggle(key="cell_maps").set_value(True).run()
     assert not at.exception, [e.message for e in at.exception]

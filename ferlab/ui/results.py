@@ -181,7 +181,10 @@ def faces_behind_a_cell(store: Store, evaluations: dict[int, ArtifactInfo]) -> N
                    "confusion matrix.")
         return
     cols = st.columns(3)
-    job_id = cols[0].selectbox("Run", list(recorded), format_func=lambda j: f"job {j}", key="cell_run")
+    # first a run whose model file is here (the shipped one on a first start), whose maps can be drawn
+    here = [j for j, a in recorded.items() if a.kind == "model" and Path(a.path).is_file()]
+    job_id = cols[0].selectbox("Run", list(recorded), index=list(recorded).index(here[0]) if here else 0,
+                               format_func=lambda j: f"job {j}", key="cell_run")
     art = recorded[job_id]
     true0, predicted0 = largest_mistake(view_of(art, "plain"))
     true = cols[1].selectbox("True class", range(len(CLASSES)), index=true0, format_func=CLASSES.__getitem__,
