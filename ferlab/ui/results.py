@@ -171,6 +171,12 @@ def class_by_class(store: Store, summaries: list[JobSummary], synthetic: set[str
     faces_behind_a_cell(store, {j: evaluations[j] for j in picked})
 
 
+def model_here(art: ArtifactInfo) -> Path | None:
+    """The model file an evaluation was made with, where it is on this machine (the shipped model's
+    reference run has it; other reference runs keep their figures only)."""
+    return Path(art.path) if art.kind == "model" and Path(art.path).is_file() else None
+
+
 def faces_behind_a_cell(store: Store, evaluations: dict[int, ArtifactInfo]) -> None:
     st.markdown("**The faces behind a cell**")
     records = {j: Faces.from_dict(a.metrics.get("faces")) for j, a in evaluations.items()}
@@ -182,7 +188,7 @@ def faces_behind_a_cell(store: Store, evaluations: dict[int, ArtifactInfo]) -> N
         return
     cols = st.columns(3)
     # first a run whose model file is here (the shipped one on a first start), whose maps can be drawn
-    here = [j for j, a in recorded.items() if a.kind == "model" and Path(a.path).is_file()]
+    here = [j for j, a in recorded.items() if model_here(a)]
     job_id = cols[0].selectbox("Run", list(recorded), index=list(recorded).index(here[0]) if here else 0,
                                format_func=lambda j: f"job {j}", key="cell_run")
     art = recorded[job_id]
@@ -223,8 +229,8 @@ def cell_maps(art: ArtifactInfo, job_id: int, images: np.ndarray, shown: list[tu
     from ferlab.inference.explain import overlays
     from ferlab.ui.predict import EXPLAIN_HELP, cached_predictor, occlusions_of
 
-    model = Path(art.path)
-    if art.kind != "model" or not model.is_file():
+    model = model_here(art)
+    if model is None:
         st.caption(f"Job {job_id}'s model file is not on this machine, so what its labels rest on cannot be "
                    "drawn here (a shipped reference run keeps its figures, not its model, except the shipped one).")
         return None
