@@ -16,6 +16,7 @@ import keras
 from keras import layers
 
 from ferlab.labels import IMAGE_SIZE, NUM_CLASSES
+from ferlab.models.batchnorm import BatchNorm
 from ferlab.models.config import ARCHITECTURES, DEFAULTS, ModelConfig
 
 # Which conv layers are followed by max pooling (the 48x48 map ends at 3x3 or 1x1).
@@ -36,7 +37,7 @@ BN_MOMENTUM = 0.9
 
 def _conv_bn_relu(x, filters: int, kernel: int, strides: int = 1):
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    x = BatchNorm(momentum=BN_MOMENTUM)(x)
     return layers.Activation("relu")(x)
 
 
@@ -68,7 +69,7 @@ def build_model(config: ModelConfig, augmentation: keras.Layer | None = None,
         x = layers.Flatten()(x)
     for units in config.dense_units:
         x = layers.Dense(units, use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = BatchNorm(momentum=BN_MOMENTUM)(x)
         x = layers.Activation("relu")(x)
         if config.dense_dropout > 0:
             x = layers.Dropout(config.dense_dropout)(x)

@@ -1,5 +1,5 @@
 """Reading and writing saved `.keras` models. `load` is the one place that knows which of ferlab's
-own layers a saved model may hold (FaceAugment, MirrorFace), so every reader (Predict, `ferlab evaluate`,
+own layers a saved model may hold (FaceAugment, MirrorFace, BatchNorm), so every reader (Predict, `ferlab evaluate`,
 ensembles, resumed runs, scripts) loads every model ferlab wrote, in safe mode. `save` can store the
 weights as float16 (half the file, for a model that has to fit a size limit: the shipped default) and
 can make a model trained in mixed precision compute in float32 (what CPUs without bf16 matrix units,
@@ -19,6 +19,7 @@ import h5py
 import keras
 import numpy as np
 
+from ferlab.models import batchnorm as _batchnorm  # registers BatchNorm for loading
 from ferlab.models import layers as _layers  # registers FaceAugment and MirrorFace for loading
 
 WEIGHT_DTYPES = ("float32", "float16")
@@ -65,8 +66,9 @@ def check_model_file(path: str | Path) -> None:
 def portable(model: keras.Model) -> keras.Model:
     """The same model made of Keras' own layers alone, so that its file loads in plain Keras 3 (safe
     mode, any backend, no ferlab import): each FaceAugment, which does nothing at inference, becomes
-    an Identity of the same name, and each MirrorFace a `mirror()` layer; every other layer is the
-    model's own, weights and all (shared, not copied). Without its augmentation the result is for
+    an Identity of the same name, each MirrorFace a `mirror()` layer, and each BatchNorm Keras'
+    BatchNormalization with its config and weights; every other layer is the model's own, weights
+    and all (shared, not copied). Without its augmentation the result is for
     inference, and for starting a run from its weights (--init-from copies them into a model built
     from the run's own spec, augmentation included); it is not a checkpoint to resume."""
     def swap(layer: keras.layers.Layer) -> keras.layers.Layer:
@@ -74,6 +76,11 @@ def portable(model: keras.Model) -> keras.Model:
             return keras.layers.Identity(name=layer.name, dtype=layer.dtype_policy.name)
         if isinstance(layer, _layers.MirrorFace):
             return _layers.mirror(tuple(layer.input.shape[1:]), name=layer.name)
+        if isinstance(layer, _batchnorm.BatchNorm):
+            plain = keras.layers.BatchNormalization.from_config(layer.get_config())
+            plain.build(layer.input.shape)
+            plain.set_weights(layer.get_weights())
+            return plain
         return layer
     return keras.models.clone_model(model, clone_function=swap, recursive=True)
 
