@@ -1,6 +1,7 @@
 import streamlit as st
 
 from ferlab.data.catalog import synthetic_names
+from ferlab.inference.models import shipped_job
 from ferlab.runner.jobs import model_lineages
 from ferlab.ui.common import store, table
 from ferlab.ui.jobs import BOARD_COLUMNS, COLUMNS
@@ -33,7 +34,8 @@ running()
 st.subheader("Best models so far")
 synthetic = synthetic_names(s)
 summaries = s.job_summaries()
-board = leaderboard_frame(summaries, synthetic, literature=False, lineages=model_lineages(s, summaries))
+board = leaderboard_frame(summaries, synthetic, literature=False, lineages=model_lineages(s, summaries),
+                          shipped=shipped_job(s))
 if board.empty or board["synthetic"].all():
     st.info("No FER2013 run has finished yet: import FER2013 on **Data**, then train on **Experiments**.")
 else:

@@ -101,6 +101,12 @@ def test_pages_on_the_shipped_reference_runs(store, page):
         # the shipped model's four runs, averaged from their own files (job 43; the shipped file, job 44,
         # holds them with float16 weights, within a few faces of it)
         assert "job 43: ensemble" in best["model"]
+        # the row of the file Predict runs is marked, and it alone
+        from tests.helpers import shipped_job
+
+        board = at.dataframe[0].value
+        assert board.columns[0] == "shipped"        # the row of the file Predict runs ticked, before its name
+        assert board.loc[board["shipped"], "model"].str.startswith(f"job {shipped_job(store)}: ").tolist() == [True]
         # its cost: that of the four runs it averages (the model card's "900 epochs")
         members = [x for x in store.job_summaries() if x.job.id in (41, 42, 27, 28)]
         assert best["epochs"] == sum(x.epochs for x in members) == 900
@@ -123,6 +129,8 @@ def test_pages_on_the_shipped_reference_runs(store, page):
         # within a few of 3,589 faces of the same four models averaged from their own files (job 43)
         assert ours["model"].iloc[0] == made["model"] and shipped["model"].startswith("job 44: ensemble")
         assert shipped["model"].endswith("(+ mirror images)") and shipped["with flip TTA"] == shipped["accuracy"]
+        assert shipped["shipped"] and frame["shipped"].sum() == 1       # it alone, as the caption says
+        assert any(f"**shipped** is ticked for job {shipped_job(store)}," in c.value for c in at.caption)
         assert shipped["epochs"] == made["epochs"] == 900        # the same four runs' cost
         assert shipped["accuracy"] == pytest.approx(made["accuracy"], abs=0.0015)
         # the model shipped before (job 30) and the same three models without the mirror image (job 29):
@@ -561,6 +569,8 @@ def test_leaderboard_ranks_by_test_accuracy_and_keeps_demo_apart(store):
     demo = at.dataframe[1].value
     assert demo["accuracy"].tolist() == [0.6, 0.5]
     assert any("not reproduced here" in c.value for c in at.caption)
+    # no run of this store wrote the shipped file: no column for it, nor a word
+    assert "shipped" not in main.columns and not any("**shipped**" in c.value for c in at.caption)
     mine = store.create_job("train", {"data": "fer2013", "model": {"architecture": "8conv"}}, status="completed")
     store.note_machine(mine.id, "a 2-core CPU")
     trial = store.start_trial(mine.id, 1, {})

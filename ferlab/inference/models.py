@@ -53,6 +53,14 @@ def available_models(store: Store | None) -> list[ModelChoice]:
     return out
 
 
+def shipped_job(store: Store) -> int | None:
+    """The run or ensemble of the store that wrote the shipped file (as seeding ties a reference run
+    to it), where the store holds one."""
+    from ferlab.store.reference import model_owners
+
+    return model_owners(store).get(str(SHIPPED.resolve()))
+
+
 def model_card() -> tuple[str, Path] | None:
     """The shipped model's card as text, and the folder its images are named from; None where neither
     the packaged copy nor the repository's docs/model-card.md can be read."""

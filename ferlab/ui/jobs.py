@@ -14,7 +14,10 @@ PARAMS = st.column_config.NumberColumn(format="localized")      # 5,281,223 rath
 COLUMNS = {"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
            "best val acc": st.column_config.NumberColumn(format="%.4f"),
            "test acc": st.column_config.NumberColumn(format="%.4f"), "params": PARAMS}
-BOARD_COLUMNS = {"accuracy": st.column_config.NumberColumn(format="%.4f"),     # leaderboard_frame's
+BOARD_COLUMNS = {"shipped": st.column_config.CheckboxColumn(
+                     width="small", help="The model Predict runs by default (ferlab/assets/ferlab-default.keras): "
+                                         "this run wrote it."),
+                 "accuracy": st.column_config.NumberColumn(format="%.4f"),     # leaderboard_frame's
                  "with flip TTA": st.column_config.NumberColumn(format="%.4f"), "params": PARAMS,
                  "epochs": st.column_config.NumberColumn(
                      help="Epochs that trained the model from random weights: a run started from another's model "

@@ -193,11 +193,13 @@ def curves_chart(frame: pd.DataFrame, kind: str = "accuracy", references: bool =
 
 
 def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], literature: bool = True,
-                      lineages: dict[int, list[int]] | None = None) -> pd.DataFrame:
+                      lineages: dict[int, list[int]] | None = None, shipped: int | None = None) -> pd.DataFrame:
     """Our completed models ranked by the accuracy of their best-val checkpoint on the test split (val
     where a data set has none: the "split" column says which), with the literature's rows merged
     and marked. What a model cost counts every run behind it (`lineages`: model_lineages): an
-    ensemble's members, and the run a warm start started from; without lineages, a run's own."""
+    ensemble's members, and the run a warm start started from; without lineages, a run's own.
+    `shipped`: the job whose file Predict runs by default (models.shipped_job), ticked in a "shipped"
+    column after the rank (none where no run of the store wrote that file)."""
     rows, lineages = [], lineages or {}
     by_id = {x.job.id: x for x in summaries}
     for s in summaries:
@@ -207,7 +209,8 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
         optimizer = spec.get("optimizer") or ",".join(spec.get("space", {}).get("optimizers", []))
         arch = (spec.get("model", {}).get("architecture") or spec.get("space", {}).get("architecture")
                 or ("ensemble" if s.job.kind == "ensemble" else None))
-        rows.append({"model": f"job {s.job.id}: {describe(s.job)}", "source": s.job.origin,
+        rows.append({"shipped": s.job.id == shipped, "model": f"job {s.job.id}: {describe(s.job)}",
+                     "source": s.job.origin,
                      "accuracy": s.test_accuracy, "with flip TTA": s.test_accuracy_tta,
                      "split": s.test_split, "params": s.params,
                      "epochs": s.epochs or None,
@@ -218,7 +221,7 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
             rows[-1]["epochs"], rows[-1]["hours"], rows[-1]["machine"] = runs_cost(lineages.get(s.job.id), by_id)
     if literature:
         for r in all_results():
-            rows.append({"model": r.model, "source": "literature", "accuracy": r.accuracy,
+            rows.append({"shipped": False, "model": r.model, "source": "literature", "accuracy": r.accuracy,
                          "with flip TTA": None, "split": "test",
                          "params": r.params, "epochs": r.epochs, "hours": None, "machine": None,
                          "architecture": r.kind, "optimizer": None,
@@ -227,5 +230,7 @@ def leaderboard_frame(summaries: list[JobSummary], synthetic_data: set[str], lit
     if frame.empty:
         return frame
     frame = frame.sort_values("accuracy", ascending=False, kind="stable").reset_index(drop=True)
+    if shipped is None:
+        frame = frame.drop(columns=["shipped"])
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame
