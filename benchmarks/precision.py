@@ -5,8 +5,9 @@
 Fits the preset's model (its augmentation included) on random 48x48 faces, batch 32, first in
 float32 and then in mixed bfloat16, in this one process, and prints images/s from the median batch
 after a warm-up of 8 (benchmarks/timing.py), and the ratio bf16/float32. (Until 2026-12-07 it timed
-a second fit of faces of grey levels below 1, and its float32 figures read low.) Then the convolution timing `precision.bf16_pays`
-bases the automatic choice on, and that choice. Run it with the CPU otherwise idle.
+a second fit of faces of grey levels below 1, and its float32 figures read low.) Then the
+convolution timing `precision.bf16_pays` bases the automatic choice on, and that choice. Run it
+with the CPU otherwise idle.
 """
 
 from __future__ import annotations

@@ -101,11 +101,11 @@ def test_pages_on_the_shipped_reference_runs(store, page):
         # the shipped model's four runs, averaged from their own files (job 43; the shipped file, job 44,
         # holds them with float16 weights, within a few faces of it)
         assert "job 43: ensemble" in best["model"]
-        # the row of the file Predict runs is marked, and it alone
+        # the row of the file Predict runs is ticked, it alone, in a column before the names
         from tests.helpers import shipped_job
 
         board = at.dataframe[0].value
-        assert board.columns[0] == "shipped"        # the row of the file Predict runs ticked, before its name
+        assert board.columns[0] == "shipped"
         assert board.loc[board["shipped"], "model"].str.startswith(f"job {shipped_job(store)}: ").tolist() == [True]
         # its cost: that of the four runs it averages (the model card's "900 epochs")
         members = [x for x in store.job_summaries() if x.job.id in (41, 42, 27, 28)]

@@ -2,13 +2,13 @@
 
 Keras 3 normalises a batch with a dozen separate whole-tensor operations (a cast to float32, the
 moments, the scale and shift, a cast back, and as many again for the gradient): on a 2-core CPU in
-mixed bfloat16 they took more of a training step of the paper's 8-conv than its convolutions did
-(keras-team/keras-core#225, "BatchNorm is slow", is the upstream report). TensorFlow's
+mixed bfloat16, calling the fused kernel instead takes 39% off a training step of the paper's 8-conv
+(benchmarks/batchnorm.py; keras-team/keras-core#225, "BatchNorm is slow", is the upstream report). TensorFlow's
 FusedBatchNormV3 does the same in one kernel each way (oneDNN's, on CPUs), with its statistics in
 float32. So in training, under the TensorFlow backend, on bfloat16 feature maps (mixed_bfloat16),
-this layer calls that kernel; everywhere else (inference, float32, where the fused kernel measured
-slower here, JAX, PyTorch, dense layers' 2-D inputs) it is Keras' own layer, line for line.
-`benchmarks/batchnorm.py` times both and checks that they agree.
+this layer calls that kernel; everywhere else (inference, float32, where a one-off probe found the
+fused kernel slower, JAX, PyTorch, dense layers' 2-D inputs) it is Keras' own layer, line for line.
+`benchmarks/batchnorm.py` times both; tests/models/test_batchnorm.py checks that they agree.
 
 The weights, their order and the saved config's fields are Keras' own, so a model built with this
 layer takes another's weights as they are (`--init-from`), and `ferlab.models.saved.portable` swaps
